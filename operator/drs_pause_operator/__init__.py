@@ -1,0 +1,3 @@
+"""Kubernetes operator that pauses DRS (Data Replication Service) tasks declaratively."""
+
+__version__ = "0.1.0"
