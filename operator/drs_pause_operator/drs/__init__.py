@@ -1,0 +1,62 @@
+"""Outbound DRS client: models, errors, authentication and the HTTP client.
+
+Usable without Kubernetes::
+
+    http = make_http_client(timeouts=Timeouts(read=30))
+    client = DrsClient(http, "https://drs.eu-de.otc.t-systems.com", project_id,
+                       AkSkAuth(ak, sk, project_id))
+    outcomes = await client.pause([PauseInfo(job_id=..., pause_mode="target")])
+"""
+
+from drs_pause_operator.drs.auth import AkSkAuth, IamPasswordAuth, TokenAuth, TokenCache
+from drs_pause_operator.drs.client import (
+    DrsClient,
+    PauseOutcome,
+    Timeouts,
+    make_http_client,
+    make_ssl_context,
+)
+from drs_pause_operator.drs.errors import (
+    DrsAuthenticationError,
+    DrsError,
+    DrsInvalidProjectError,
+    DrsProtocolError,
+    DrsRequestError,
+    DrsResponseError,
+    DrsServerError,
+    DrsThrottledError,
+    DrsTLSError,
+    DrsTransportError,
+    make_response_error,
+)
+from drs_pause_operator.drs.models import JobStatus, PauseInfo, is_paused_state
+from drs_pause_operator.drs.redact import RedactingFilter, Redactor, redact
+
+__all__ = [
+    "AkSkAuth",
+    "DrsAuthenticationError",
+    "DrsClient",
+    "DrsError",
+    "DrsInvalidProjectError",
+    "DrsProtocolError",
+    "DrsRequestError",
+    "DrsResponseError",
+    "DrsServerError",
+    "DrsTLSError",
+    "DrsThrottledError",
+    "DrsTransportError",
+    "IamPasswordAuth",
+    "JobStatus",
+    "PauseInfo",
+    "PauseOutcome",
+    "RedactingFilter",
+    "Redactor",
+    "Timeouts",
+    "TokenAuth",
+    "TokenCache",
+    "is_paused_state",
+    "make_http_client",
+    "make_response_error",
+    "make_ssl_context",
+    "redact",
+]

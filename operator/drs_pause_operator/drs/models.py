@@ -1,0 +1,224 @@
+"""Pydantic models of the DRS API pages the operator uses (and of IAM's token API).
+
+Response models ignore unknown fields and accept results in any order; request models are
+strict. :func:`parse_json` turns a body into a model or raises :class:`DrsProtocolError`.
+Field names follow the API (``error_msg`` on pause/retry results, ``error_message`` on
+batch-status results).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from drs_pause_operator.drs.errors import DrsProtocolError
+
+__all__ = [
+    "PAUSED_STATES",
+    "BatchPauseRequest",
+    "BatchPauseResponse",
+    "BatchRetryRequest",
+    "BatchRetryResponse",
+    "BatchStatusRequest",
+    "BatchStatusResponse",
+    "ErrorBody",
+    "IamError",
+    "IamErrorBody",
+    "IamToken",
+    "IamTokenBody",
+    "JobStatus",
+    "PageReq",
+    "PauseInfo",
+    "PauseJobResp",
+    "PauseMode",
+    "RetryInfo",
+    "is_paused_state",
+    "parse_json",
+]
+
+PauseMode = Literal["target", "all"]
+
+#: A paused task sits in PAUSING; one OTC page spells it PAUSEING.
+PAUSED_STATES = frozenset({"PAUSING", "PAUSEING"})
+
+
+def is_paused_state(status: str | None) -> bool:
+    """Whether a batch-status ``status`` means the task is paused."""
+    return bool(status) and status.strip().upper() in PAUSED_STATES  # type: ignore[union-attr]
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Response(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+def _none_to_empty(value: Any) -> Any:
+    return [] if value is None else value
+
+
+# --- batch-pause-task ---------------------------------------------------------------------
+
+
+class PauseInfo(_Request):
+    job_id: str = Field(min_length=1)
+    pause_mode: PauseMode
+
+
+class BatchPauseRequest(_Request):
+    jobs: list[PauseInfo]
+
+
+class PauseJobResp(_Response):
+    """One job's answer in a pause (or retry) response. ``id`` may be missing in odd bodies;
+    such entries cannot be matched to a job and are ignored by the client."""
+
+    id: str | None = None
+    status: str | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+
+
+class BatchPauseResponse(_Response):
+    results: list[PauseJobResp] = []
+    count: int | None = None
+    # A 2xx body can still be an error body (no results, an error_code): the client checks.
+    error_code: str | None = None
+    error_msg: str | None = None
+
+    _results_none = field_validator("results", mode="before")(_none_to_empty)
+
+
+# --- batch-retry-task (resume) ------------------------------------------------------------
+
+
+class RetryInfo(_Request):
+    """``is_sync_re_edit`` must be true only when starting a task after a re-edit (SDK
+    docstring); a plain resume leaves it out (None is not serialised)."""
+
+    job_id: str = Field(min_length=1)
+    is_sync_re_edit: bool | None = None
+
+
+class BatchRetryRequest(_Request):
+    jobs: list[RetryInfo]
+
+
+class BatchRetryResponse(BatchPauseResponse):
+    """Same shape as the pause response: ``results[{id, status, error_code, error_msg}]``."""
+
+
+# --- batch-status -------------------------------------------------------------------------
+
+
+class PageReq(_Request):
+    cur_page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=100, ge=0, le=100)
+
+
+class BatchStatusRequest(_Request):
+    jobs: list[str]
+    page_req: PageReq
+
+
+class JobStatus(_Response):
+    id: str | None = None
+    status: str | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def paused(self) -> bool:
+        return is_paused_state(self.status)
+
+
+class BatchStatusResponse(_Response):
+    results: list[JobStatus] = []
+    count: int | None = None
+    error_code: str | None = None
+    error_msg: str | None = None
+
+    _results_none = field_validator("results", mode="before")(_none_to_empty)
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+class ErrorBody(_Response):
+    """A DRS or gateway error body: ``{"error_code", "error_msg"}``, sometimes with per-job
+    ``results`` (a 400 naming the job that does not exist with DRS.M00289)."""
+
+    error_code: str | None = None
+    error_msg: str | None = None
+    results: list[PauseJobResp] | None = None
+
+
+class IamError(_Response):
+    code: int | str | None = None
+    message: str | None = None
+    title: str | None = None
+
+
+class IamErrorBody(_Response):
+    """IAM's (and Keystone's) error shape: ``{"error": {"code", "message", "title"}}``."""
+
+    error: IamError | None = None
+
+
+def error_fields(data: Any) -> tuple[str | None, str | None]:
+    """(error_code, error_msg) from any known error body shape; (None, None) otherwise."""
+    if not isinstance(data, dict):
+        return None, None
+    code = data.get("error_code") or data.get("errorCode")
+    msg = data.get("error_msg") or data.get("error_message") or data.get("message")
+    nested = data.get("error")
+    if isinstance(nested, dict):
+        code = code or nested.get("code")
+        msg = msg or nested.get("message")
+    return (str(code) if code not in (None, "") else None), (str(msg) if msg else None)
+
+
+# --- IAM tokens ---------------------------------------------------------------------------
+
+
+class IamToken(_Response):
+    expires_at: datetime
+    issued_at: datetime | None = None
+
+
+class IamTokenBody(_Response):
+    token: IamToken
+
+
+# --- parsing ------------------------------------------------------------------------------
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_json(content: bytes, *, what: str) -> Any:
+    """Decode a JSON body; DrsProtocolError when it is not JSON."""
+    if not content.strip():
+        raise DrsProtocolError(f"{what}: empty response body")
+    try:
+        return json.loads(content)
+    except json.JSONDecodeError as err:
+        raise DrsProtocolError(f"{what}: response body is not JSON ({err.msg})") from err
+    except UnicodeDecodeError as err:
+        raise DrsProtocolError(f"{what}: response body is not UTF-8 JSON") from err
+
+
+def parse_json(model: type[M], content: bytes | Any, *, what: str = "DRS response") -> M:
+    """Parse raw bytes (or already decoded JSON) into ``model``; DrsProtocolError otherwise."""
+    data = load_json(content, what=what) if isinstance(content, bytes | bytearray) else content
+    if not isinstance(data, dict):
+        raise DrsProtocolError(f"{what}: expected a JSON object, got {type(data).__name__}")
+    try:
+        return model.model_validate(data)
+    except ValidationError as err:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "<body>" for e in err.errors())
+        raise DrsProtocolError(f"{what}: unexpected body shape ({fields})") from err
