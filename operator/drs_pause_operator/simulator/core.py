@@ -1,0 +1,257 @@
+"""The simulated service, independent of aiohttp: tasks, auth, faults, rate limit, call log."""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import math
+import random
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from . import codes
+from .auth import Authenticator, User
+from .config import SimulatorConfig
+from .faults import FaultSet
+from .state import TaskSeed, TaskStore
+from .validation import ApiError, StatusQuery
+
+CALL_LOG_SIZE = 10_000
+
+
+@dataclass
+class TokenBucket:
+    """``rate`` tokens per second, bursts up to ``max(1, rate)``."""
+
+    rate: float
+    clock: Callable[[], float] = time.monotonic
+    tokens: float = field(init=False)
+    stamp: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.tokens = self.capacity
+        self.stamp = self.clock()
+
+    @property
+    def capacity(self) -> float:
+        return max(1.0, self.rate)
+
+    def take(self) -> float:
+        """Take a token: 0 when allowed, else the seconds until one is available."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+@dataclass
+class CallLog:
+    entries: deque[dict[str, Any]] = field(default_factory=lambda: deque(maxlen=CALL_LOG_SIZE))
+    _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def record(self, entry: dict[str, Any]) -> dict[str, Any]:
+        entry = {"seq": next(self._seq), **entry}
+        self.entries.append(entry)
+        return entry
+
+    def list(self, endpoint: str | None = None, since: int = 0) -> list[dict[str, Any]]:
+        return [
+            e
+            for e in self.entries
+            if e["seq"] > since and (endpoint is None or e["endpoint"] == endpoint)
+        ]
+
+    def clear(self) -> None:
+        self.entries.clear()
+
+
+def project_id_for_name(domain: str, name: str) -> str:
+    """A stable 32-hex project id for a project name without a configured mapping."""
+    return hashlib.md5(f"{domain}/{name}".encode(), usedforsecurity=False).hexdigest()
+
+
+class Simulator:
+    """Everything the HTTP layer needs; tests may reach into it directly."""
+
+    def __init__(
+        self,
+        config: SimulatorConfig | None = None,
+        *,
+        tasks: Iterable[TaskSeed] = (),
+        tokens: Iterable[str] = (),
+        access_keys: dict[str, str] | None = None,
+        users: Iterable[User] = (),
+        admin: bool = True,
+    ) -> None:
+        self.initial_config = config or SimulatorConfig()
+        self.initial_tasks = list(tasks)
+        self.admin_enabled = admin
+        self.auth = Authenticator(
+            tokens=set(tokens), access_keys=dict(access_keys or {}), users=list(users)
+        )
+        self.store = TaskStore()
+        self.calls = CallLog()
+        self.reset()
+
+    def reset(self) -> None:
+        """Back to the start: initial config and tasks; no faults, calls or issued tokens."""
+        self.config = self.initial_config.model_copy(deep=True)
+        self.rng = random.Random(self.config.seed)
+        self.faults = FaultSet(self.rng)
+        self.store.seed(self.initial_tasks, replace=True)
+        self.calls.clear()
+        self.auth.issued.clear()
+        self.throttled = 0
+        self._bucket: TokenBucket | None = None
+
+    def configure(self, changes: dict[str, Any]) -> SimulatorConfig:
+        new = self.config.patched(changes)
+        if "seed" in changes:
+            self.rng.seed(new.seed)
+        if new.rate_limit_per_second != self.config.rate_limit_per_second:
+            self._bucket = None
+        self.config = new
+        return new
+
+    # --- rate limit ---------------------------------------------------------------------------
+
+    def throttle(self) -> None:
+        """Raise a 429 ApiError when the DRS rate limit is exceeded."""
+        rate = self.config.rate_limit_per_second
+        if rate is None:
+            return
+        if self._bucket is None:
+            self._bucket = TokenBucket(rate)
+        wait = self._bucket.take()
+        if wait > 0:
+            self.throttled += 1
+            raise ApiError(
+                429,
+                codes.GW_THROTTLED,
+                codes.message(codes.GW_THROTTLED) % f"{rate:g}/s",
+                headers={"Retry-After": str(max(1, math.ceil(wait)))},
+            )
+
+    # --- DRS operations -----------------------------------------------------------------------
+
+    def _unknown(self, project_id: str, ids: Iterable[str]) -> list[str]:
+        return [job_id for job_id in ids if self.store.find(project_id, job_id) is None]
+
+    def _reject_unknown(self, project_id: str, ids: list[str]) -> set[str]:
+        """Unknown ids: the whole request fails (HTTP 400 DRS.M00289) in "request" mode;
+        in "per-job" mode they are returned for a per-job DRS.M05003."""
+        unknown = self._unknown(project_id, ids)
+        if unknown and self.config.not_found_mode(project_id) == "request":
+            results = [_failed(job_id, codes.JOB_NON_EXIST) for job_id in unknown]
+            body = {**codes.error_body(codes.JOB_NON_EXIST), "results": results}
+            body["count"] = len(results)
+            raise ApiError(400, codes.JOB_NON_EXIST, body=body)
+        return set(unknown)
+
+    def pause(
+        self, project_id: str, jobs: list[tuple[str, str]], job_error: Callable[[str], Any]
+    ) -> list[dict[str, Any]]:
+        """Pause ``jobs`` ((id, mode) pairs); return the per-job results.
+
+        ``job_error(job_id)`` returns an injected FaultRule for that job, or None.
+        """
+        unknown = self._reject_unknown(project_id, [job_id for job_id, _ in jobs])
+        results = []
+        for job_id, mode in jobs:
+            if job_id in unknown:
+                results.append(_failed(job_id, codes.NOT_FOUND))
+                continue
+            injected = job_error(job_id)
+            if injected is not None:
+                results.append(injected.job_error_body(job_id))
+                continue
+            task = self.store.find(project_id, job_id)
+            assert task is not None
+            refusal = self.store.pause_refusal(task)
+            if refusal is not None:
+                results.append(_failed(job_id, refusal))
+                continue
+            self.store.pause(task, mode, self.config.pause_delay_seconds)
+            results.append({"id": job_id, "status": "success"})
+        return results
+
+    def resume(
+        self, project_id: str, ids: list[str], job_error: Callable[[str], Any]
+    ) -> list[dict[str, Any]]:
+        unknown = self._reject_unknown(project_id, ids)
+        results = []
+        for job_id in ids:
+            if job_id in unknown:
+                results.append(_failed(job_id, codes.NOT_FOUND))
+                continue
+            injected = job_error(job_id)
+            if injected is not None:
+                results.append(injected.job_error_body(job_id))
+                continue
+            task = self.store.find(project_id, job_id)
+            assert task is not None
+            refusal = self.store.resume_refusal(task)
+            if refusal is not None:
+                results.append(_failed(job_id, refusal))
+                continue
+            self.store.resume(task)
+            results.append({"id": job_id, "status": "success"})
+        return results
+
+    def status(self, project_id: str, query: StatusQuery) -> tuple[list[dict[str, Any]], int]:
+        """One page of statuses, and the total count."""
+        if query.per_page == 0:
+            page = query.ids
+        else:
+            start = (query.cur_page - 1) * query.per_page
+            page = query.ids[start : start + query.per_page]
+        results = []
+        for job_id in page:
+            task = self.store.find(project_id, job_id)
+            if task is None:
+                results.append(
+                    {
+                        "id": job_id,
+                        "status": "",
+                        "error_code": codes.NOT_FOUND,
+                        "error_message": codes.message(codes.NOT_FOUND),
+                    }
+                )
+                continue
+            shown = task.status
+            if shown == "PAUSING":
+                shown = self.config.paused_spelling
+            results.append({"id": job_id, "status": shown})
+        return results, len(query.ids)
+
+    def shuffled(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.config.shuffle_results:
+            results = list(results)
+            self.rng.shuffle(results)
+        return results
+
+    # --- IAM ----------------------------------------------------------------------------------
+
+    def resolve_project(self, domain: str, scope: dict[str, Any]) -> tuple[str, str]:
+        """(id, name) of a project scope given by id or by name."""
+        if isinstance(scope.get("id"), str) and scope["id"]:
+            by_id = {v: k for k, v in self.config.projects.items()}
+            return scope["id"], by_id.get(scope["id"], "eu-de")
+        name = scope["name"]
+        return self.config.projects.get(name) or project_id_for_name(domain, name), name
+
+
+def _failed(job_id: str, code: str) -> dict[str, Any]:
+    return {"id": job_id, "status": "failed", "error_code": code, "error_msg": codes.message(code)}
+
+
+def iso_millis(moment: datetime) -> str:
+    """IAM's timestamp format, e.g. ``2024-01-01T00:00:00.000000Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

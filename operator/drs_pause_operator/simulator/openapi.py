@@ -1,0 +1,265 @@
+"""OpenAPI 3 description of the DRS (and IAM) endpoints the simulator implements.
+
+Schemas follow the API pages in ``reference/`` (drs_03_0133 pause, drs_api_0150 batch-status)
+plus the constraints the simulator enforces, so a fuzzer (schemathesis) can tell valid input from
+invalid. Served at ``GET /openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .state import JOB_ID_PATTERN
+from .validation import MAX_PER_PAGE
+
+_REF = "#/components/schemas/"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": _REF + name}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERROR_RESPONSES: dict[str, Any] = {
+    "400": _json(_ref("Error"), "Invalid request (DRS.M00007, M00201, M00202, M00301, M00289...)"),
+    "401": _json(_ref("Error"), "Missing or wrong credentials (APIGW.0301, APIGW.0307)"),
+    "403": _json(_ref("Error"), "Invalid token (DRS.M00100) or project (DRS.M00261)"),
+    "413": _json(_ref("Error"), "Request body too large (APIGW.0201)"),
+    "429": {
+        "description": "Throttled (APIGW.0308)",
+        "headers": {"Retry-After": {"schema": {"type": "string"}}},
+        "content": {"application/json": {"schema": _ref("Error")}},
+    },
+}
+
+_HEADERS = [
+    {
+        "name": "X-Language",
+        "in": "header",
+        "required": False,
+        "schema": {"type": "string", "enum": ["en-us", "zh-cn"]},
+    },
+]
+
+_PROJECT = {
+    "name": "project_id",
+    "in": "path",
+    "required": True,
+    "description": "Project ID of a tenant in a region",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+}
+
+
+def _drs_operation(operation_id: str, summary: str, request: str, response: str) -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": operation_id,
+            "summary": summary,
+            "parameters": [_PROJECT, *_HEADERS],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref(request)}},
+            },
+            "responses": {"200": _json(_ref(response), "OK"), **_ERROR_RESPONSES},
+            "security": [{"token": []}, {"aksk": []}],
+        }
+    }
+
+
+def _schemas() -> dict[str, Any]:
+    job_id = {"type": "string", "pattern": JOB_ID_PATTERN, "description": "Task ID (UUID shape)"}
+    per_job = {
+        "type": "object",
+        "required": ["id", "status"],
+        "properties": {
+            "id": {"type": "string"},
+            "status": {"type": "string", "description": "success or failed"},
+            "error_code": {"type": "string"},
+            "error_msg": {"type": "string"},
+        },
+    }
+    return {
+        "Error": {
+            "type": "object",
+            "properties": {
+                "error_code": {"type": "string"},
+                "error_msg": {"type": "string"},
+                "results": {"type": "array", "items": _ref("JobResult")},
+                "count": {"type": "integer"},
+            },
+        },
+        "PauseInfo": {
+            "type": "object",
+            "required": ["job_id", "pause_mode"],
+            "additionalProperties": False,
+            "properties": {
+                "job_id": job_id,
+                "pause_mode": {
+                    "type": "string",
+                    "enum": ["target", "all"],
+                    "description": "target: stop replay; all: stop log capturing and replay",
+                },
+            },
+        },
+        "BatchPauseJobReq": {
+            "type": "object",
+            "required": ["jobs"],
+            "properties": {
+                "jobs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "uniqueItems": True,
+                    "items": _ref("PauseInfo"),
+                }
+            },
+        },
+        "RetryInfo": {
+            "type": "object",
+            "required": ["job_id"],
+            "properties": {"job_id": job_id, "is_sync_re_edit": {"type": "boolean"}},
+        },
+        "BatchRetryReq": {
+            "type": "object",
+            "required": ["jobs"],
+            "properties": {
+                "jobs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "items": _ref("RetryInfo"),
+                }
+            },
+        },
+        "JobResult": per_job,
+        "BatchJobResults": {
+            "type": "object",
+            "required": ["results", "count"],
+            "properties": {
+                "results": {"type": "array", "items": _ref("JobResult")},
+                "count": {"type": "integer"},
+            },
+        },
+        "PageReq": {
+            "type": "object",
+            "properties": {
+                "cur_page": {"type": "integer", "minimum": 1, "default": 1},
+                "per_page": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": MAX_PER_PAGE,
+                    "default": 5,
+                    "description": "0 = all items",
+                },
+            },
+        },
+        "BatchQueryJobReqPage": {
+            "type": "object",
+            "required": ["jobs"],
+            "properties": {
+                "jobs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": 1000,
+                    "uniqueItems": True,
+                    "items": job_id,
+                },
+                "page_req": _ref("PageReq"),
+            },
+        },
+        "QueryJobStatusResp": {
+            "type": "object",
+            "required": ["id", "status"],
+            "properties": {
+                "id": {"type": "string"},
+                "status": {"type": "string", "description": "Task state, e.g. PAUSING"},
+                "error_code": {"type": "string"},
+                "error_message": {"type": "string"},
+            },
+        },
+        "BatchListJobStatusResponse": {
+            "type": "object",
+            "required": ["results", "count"],
+            "properties": {
+                "results": {"type": "array", "items": _ref("QueryJobStatusResp")},
+                "count": {"type": "integer", "description": "Total number of requested jobs"},
+            },
+        },
+        "TokenRequest": {
+            "type": "object",
+            "required": ["auth"],
+            "properties": {
+                "auth": {
+                    "type": "object",
+                    "required": ["identity", "scope"],
+                    "properties": {
+                        "identity": {"type": "object"},
+                        "scope": {"type": "object"},
+                    },
+                }
+            },
+        },
+        "TokenResponse": {"type": "object", "required": ["token"]},
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "DRS simulator",
+            "version": "v3",
+            "description": "The DRS API subset served by drs-pause-operator's simulator.",
+        },
+        "paths": {
+            "/v3/{project_id}/jobs/batch-pause-task": _drs_operation(
+                "BatchStopJobs", "Pause tasks in batches", "BatchPauseJobReq", "BatchJobResults"
+            ),
+            "/v3/{project_id}/jobs/batch-status": _drs_operation(
+                "BatchListJobStatus",
+                "Query task statuses in batches",
+                "BatchQueryJobReqPage",
+                "BatchListJobStatusResponse",
+            ),
+            "/v3/{project_id}/jobs/batch-retry-task": _drs_operation(
+                "BatchRestoreTask",
+                "Resume (retry) tasks in batches",
+                "BatchRetryReq",
+                "BatchJobResults",
+            ),
+            "/v3/auth/tokens": {
+                "post": {
+                    "operationId": "KeystoneCreateUserTokenByPassword",
+                    "summary": "IAM password login, project-scoped",
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": _ref("TokenRequest")}},
+                    },
+                    "responses": {
+                        "201": {
+                            "description": "Created; the token is in X-Subject-Token",
+                            "headers": {"X-Subject-Token": {"schema": {"type": "string"}}},
+                            "content": {"application/json": {"schema": _ref("TokenResponse")}},
+                        },
+                        "400": {"description": "Bad request"},
+                        "401": {"description": "The username or password is wrong."},
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
+                "aksk": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "Authorization",
+                    "description": "SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...",
+                },
+            },
+        },
+    }
