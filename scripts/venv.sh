@@ -1,12 +1,20 @@
 #!/usr/bin/env bash
 # Prints the path of the project's virtualenv, creating it first when missing. The venv lives
-# outside the repository, keyed by the Python version and a hash of pyproject.toml, so a changed
-# dependency list gets a fresh venv and an unchanged one is reused across clones.
+# outside the repository, keyed by the Python version and a hash of the dependency lists in
+# pyproject.toml, so a changed dependency list gets a fresh venv and an unchanged one is reused.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 py=${PYTHON:-python3}
 cache=${DRS_PAUSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/drs-pause-operator}
-key=$("$py" -c 'import sys; print("py%d.%d" % sys.version_info[:2])')-$(sha256sum "$root/pyproject.toml" | cut -c1-12)
+# Only the dependency lists count: editing tool settings in pyproject.toml keeps the venv.
+key=$("$py" - "$root/pyproject.toml" <<'PY'
+import hashlib, json, sys, tomllib
+project = tomllib.load(open(sys.argv[1], "rb"))["project"]
+deps = [project.get("dependencies"), project.get("optional-dependencies"), project.get("scripts")]
+digest = hashlib.sha256(json.dumps(deps, sort_keys=True).encode()).hexdigest()[:12]
+print("py%d.%d-%s" % (*sys.version_info[:2], digest))
+PY
+)
 venv="$cache/venv/$key"
 if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
   echo "creating virtualenv $venv" >&2

@@ -7,7 +7,11 @@ the same tests against an existing cluster instead; nothing is picked up implici
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +20,7 @@ import pytest
 
 from drs_pause_operator.devcluster import LocalControlPlane, ensure_binaries
 from drs_pause_operator.devcluster.existing import ExistingCluster
+from drs_pause_operator.simulator.testing import SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "crds"
@@ -23,7 +28,9 @@ CRD_NAME = "drsjobpauses.drs.cloudops.dev"
 
 
 @pytest.fixture(scope="session")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalControlPlane | ExistingCluster]:
+def cluster(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[LocalControlPlane | ExistingCluster]:
     existing = os.environ.get("DRS_E2E_KUBECONFIG")
     if existing:
         kc: LocalControlPlane | ExistingCluster = ExistingCluster(Path(existing), ensure_binaries())
@@ -46,3 +53,121 @@ def namespace(cluster: LocalControlPlane | ExistingCluster) -> str:
     name = f"t-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", name)
     return name
+
+
+# -- the DRS simulator and the operator as separate processes ------------------------------------
+
+PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
+TOKEN = "e2e-static-token-9f8e7d"
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[SimulatorProcess]:
+    """One simulator process for the session; tests seed their own task ids."""
+    with SimulatorProcess(["--token", TOKEN]) as sim:
+        yield sim
+
+
+class OperatorProcess:
+    """``drs-pause-operator run`` as a child process with its log in a file."""
+
+    def __init__(self, kubeconfig: Path, args: list[str], log_path: Path,
+                 env: dict[str, str] | None = None) -> None:
+        self.kubeconfig = kubeconfig
+        self.args = args
+        self.log_path = log_path
+        self.env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> OperatorProcess:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DRS_PAUSE_")}
+        env.update({"KUBECONFIG": str(self.kubeconfig), **self.env})
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "drs_pause_operator", "run", *self.args],
+            stdout=log, stderr=subprocess.STDOUT, env=env,
+        )
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+
+def operator_args(simulator_url: str, namespace: str, *extra: str) -> list[str]:
+    return [
+        "--namespace", namespace,
+        "--endpoint-template", simulator_url,
+        "--iam-endpoint-template", simulator_url,
+        "--allow-insecure-http",
+        "--metrics-port", "0",
+        "--log-level", "DEBUG",
+        *extra,
+    ]
+
+
+@pytest.fixture
+def start_operator(cluster, tmp_path: Path):
+    """Start operators for a test; every one is stopped at the end, whatever happens."""
+    started: list[OperatorProcess] = []
+
+    def start(args: list[str], kubeconfig: Path | None = None, **env: str) -> OperatorProcess:
+        op = OperatorProcess(kubeconfig or cluster.kubeconfig, args,
+                             tmp_path / f"operator-{len(started)}.log", env).start()
+        started.append(op)
+        return op
+
+    yield start
+    for op in started:
+        op.stop()
+
+
+def token_secret(namespace: str, name: str = "drs-credentials", token: str = TOKEN) -> str:
+    return json.dumps({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": namespace},
+        "stringData": {"token": token},
+    })
+
+
+def djp(namespace: str, name: str, jobs: list[tuple[str, str]], **spec: object) -> str:
+    body: dict[str, object] = {"projectId": PROJECT,
+                               "jobs": [{"jobId": j, "pauseMode": m} for j, m in jobs]}
+    body.update(spec)
+    return json.dumps({
+        "apiVersion": "drs.cloudops.dev/v1alpha1", "kind": "DrsJobPause",
+        "metadata": {"name": name, "namespace": namespace}, "spec": body,
+    })
+
+
+def get_status(cluster, namespace: str, name: str) -> dict:
+    out = cluster.kubectl("get", "djp", name, "-n", namespace, "-o", "json").stdout
+    return json.loads(out).get("status") or {}
+
+
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.3, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last value: {last!r}")
+
+
+def new_job_id() -> str:
+    return str(uuid.uuid4())

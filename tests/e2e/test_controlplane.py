@@ -16,7 +16,9 @@ def test_server_reports_the_version_built(cluster) -> None:
 
 
 def test_crd_is_served_and_objects_round_trip(cluster, namespace: str) -> None:
-    resources = cluster.kubectl("api-resources", "--api-group=drs.cloudops.dev", "-o", "wide").stdout
+    resources = cluster.kubectl(
+        "api-resources", "--api-group=drs.cloudops.dev", "-o", "wide"
+    ).stdout
     assert "drsjobpauses" in resources and "djp" in resources and "drs" in resources
     manifest = {
         "apiVersion": "drs.cloudops.dev/v1alpha1",
@@ -28,7 +30,9 @@ def test_crd_is_served_and_objects_round_trip(cluster, namespace: str) -> None:
         },
     }
     cluster.kubectl("apply", "-f", "-", input=json.dumps(manifest))
-    got = json.loads(cluster.kubectl("get", "djp", "roundtrip", "-n", namespace, "-o", "json").stdout)
+    got = json.loads(
+        cluster.kubectl("get", "djp", "roundtrip", "-n", namespace, "-o", "json").stdout
+    )
     assert got["spec"] == manifest["spec"]
     crd = json.loads(cluster.kubectl("get", "crd", CRD_NAME, "-o", "json").stdout)
     assert crd["spec"]["versions"][0]["subresources"] == {"status": {}}
@@ -45,9 +49,23 @@ def test_service_account_kubeconfig_is_limited_to_its_rbac(cluster, namespace, t
     kubeconfig = cluster.service_account_kubeconfig(namespace, "probe", tmp_path / "sa.kubeconfig")
     denied = cluster.kubectl("get", "djp", "-n", namespace, kubeconfig=kubeconfig, check=False)
     assert denied.returncode != 0 and "forbidden" in denied.stderr.lower()
-    cluster.kubectl("create", "role", "reader", "-n", namespace, "--verb=list",
-                    "--resource=drsjobpauses.drs.cloudops.dev")
-    cluster.kubectl("create", "rolebinding", "reader", "-n", namespace, "--role=reader",
-                    f"--serviceaccount={namespace}:probe")
+    cluster.kubectl(
+        "create",
+        "role",
+        "reader",
+        "-n",
+        namespace,
+        "--verb=list",
+        "--resource=drsjobpauses.drs.cloudops.dev",
+    )
+    cluster.kubectl(
+        "create",
+        "rolebinding",
+        "reader",
+        "-n",
+        namespace,
+        "--role=reader",
+        f"--serviceaccount={namespace}:probe",
+    )
     allowed = cluster.kubectl("get", "djp", "-n", namespace, kubeconfig=kubeconfig)
     assert allowed.returncode == 0

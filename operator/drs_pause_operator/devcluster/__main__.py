@@ -20,14 +20,19 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "build":
             started = time.monotonic()
             bins = ensure_binaries(log=lambda m: print(m, file=sys.stderr, flush=True))
-            print(f"control-plane binaries ready in {binaries_dir()} "
-                  f"({time.monotonic() - started:.1f}s)", file=sys.stderr)
+            print(
+                f"control-plane binaries ready in {binaries_dir()} "
+                f"({time.monotonic() - started:.1f}s)",
+                file=sys.stderr,
+            )
             for path in vars(bins).values():
                 print(path)
             return 0
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         with LocalControlPlane() as cp:
-            print(f"kube-apiserver ready at {cp.url}\nexport KUBECONFIG={cp.kubeconfig}", flush=True)
+            print(
+                f"kube-apiserver ready at {cp.url}\nexport KUBECONFIG={cp.kubeconfig}", flush=True
+            )
             while True:
                 time.sleep(3600)
     except DevClusterError as err:

@@ -139,7 +139,13 @@ def ensure_binaries(log=print) -> Binaries:
             log(f"building helm {HELM_VERSION}")
             gobin = out / "gobin"
             _run_go(
-                ["install", "-trimpath", "-ldflags", "-s -w", f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}"],
+                [
+                    "install",
+                    "-trimpath",
+                    "-ldflags",
+                    "-s -w",
+                    f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}",
+                ],
                 out,
                 "helm",
                 env={"GOBIN": str(gobin), "GOFLAGS": "-mod=mod"},

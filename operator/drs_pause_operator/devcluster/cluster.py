@@ -9,8 +9,8 @@ operator and its chart need.
 from __future__ import annotations
 
 import ctypes
-import shutil
 import os
+import shutil
 import signal
 import socket
 import ssl
@@ -82,7 +82,10 @@ class LocalControlPlane:
         return self
 
     def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         self.stop()
 
@@ -146,7 +149,10 @@ class LocalControlPlane:
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         logfile = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         return subprocess.Popen(
-            args, stdout=logfile, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            args,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - setsid + prctl only, no locks taken
         )
 
     def _wait_ready(self) -> None:
@@ -198,7 +204,11 @@ class LocalControlPlane:
     # -- helpers ---------------------------------------------------------------------------
 
     def kubectl(
-        self, *args: str, input: str | None = None, check: bool = True, kubeconfig: Path | None = None
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        kubeconfig: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         assert self.binaries is not None
         proc = subprocess.run(
@@ -223,8 +233,9 @@ class LocalControlPlane:
         token = self.kubectl(
             "create", "token", name, "-n", namespace, "--duration=2h"
         ).stdout.strip()
-        write_kubeconfig(path, server=self.url, ca=self.ca_path, user={"token": token},
-                         namespace=namespace)
+        write_kubeconfig(
+            path, server=self.url, ca=self.ca_path, user={"token": token}, namespace=namespace
+        )
         return path
 
 

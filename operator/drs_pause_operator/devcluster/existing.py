@@ -17,11 +17,19 @@ class ExistingCluster:
         self.binaries = binaries
 
     def kubectl(
-        self, *args: str, input: str | None = None, check: bool = True, kubeconfig: Path | None = None
+        self,
+        *args: str,
+        input: str | None = None,
+        check: bool = True,
+        kubeconfig: Path | None = None,
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
             [str(self.binaries.kubectl), f"--kubeconfig={kubeconfig or self.kubeconfig}", *args],
-            input=input, capture_output=True, text=True, timeout=120, check=False,
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise DevClusterError(f"kubectl {' '.join(args)} failed: {proc.stderr.strip()}")

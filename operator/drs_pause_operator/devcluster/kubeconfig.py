@@ -17,7 +17,10 @@ def write_kubeconfig(
         ],
         "users": [{"name": "user", "user": user}],
         "contexts": [
-            {"name": "local", "context": {"cluster": "local", "user": "user", "namespace": namespace}}
+            {
+                "name": "local",
+                "context": {"cluster": "local", "user": "user", "namespace": namespace},
+            }
         ],
         "current-context": "local",
     }

@@ -138,7 +138,7 @@ def make_ssl_context(*, ca_bundle: str | None = None, verify: bool = True) -> ss
     has_system_store = any(p and Path(p).exists() for p in (paths.cafile, paths.capath))
     if not has_system_store:  # slim images without ca-certificates: fall back to certifi
         try:
-            import certifi  # noqa: PLC0415 - optional, httpx depends on it
+            import certifi
 
             context.load_verify_locations(cafile=certifi.where())
         except ImportError:

@@ -116,7 +116,7 @@ def _payload_hash(body: bytes, lowered: Mapping[str, str]) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
-def canonical_request(  # noqa: PLR0917 - mirrors the six parts of the canonical request
+def canonical_request(
     method: str,
     path: str,
     query: str,
@@ -157,7 +157,7 @@ def _host_from_url(scheme: str, netloc: str, port: int | None) -> str:
     return host
 
 
-def sign_request(  # noqa: PLR0917 - the shared API, positional by contract
+def sign_request(
     method: str,
     url: str,
     headers: Mapping[str, str],
@@ -227,7 +227,7 @@ def parse_authorization(value: str) -> tuple[str, list[str], str]:
     return access, names, signature
 
 
-def verify_request(  # noqa: PLR0917 - the shared API, positional by contract
+def verify_request(
     method: str,
     path: str,
     query: str,

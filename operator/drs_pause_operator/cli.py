@@ -1,0 +1,85 @@
+"""``drs-pause-operator run | simulator | demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import sys
+
+from . import __version__
+
+
+def _run_parser(sub: argparse._SubParsersAction) -> None:
+    from . import settings
+
+    run = sub.add_parser(
+        "run",
+        help="Run the operator.",
+        description="Run the operator (flags override DRS_PAUSE_* variables).",
+    )
+    settings.add_arguments(run)
+    kopf_opts = run.add_argument_group("kopf options")
+    kopf_opts.add_argument(
+        "--liveness",
+        metavar="URL",
+        default=None,
+        help="kopf liveness endpoint, e.g. http://0.0.0.0:8080/healthz",
+    )
+    mode = kopf_opts.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--standalone",
+        action="store_true",
+        default=True,
+        help="No peering: one replica (the default).",
+    )
+    mode.add_argument(
+        "--peering",
+        metavar="NAME",
+        default=None,
+        help="kopf peering object name, for several replicas (needs kopf's peering CRDs).",
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="drs-pause-operator",
+        description="Pause DRS tasks declaratively from Kubernetes.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _run_parser(sub)
+    sub.add_parser("simulator", help="Run the DRS simulator.", add_help=False)
+    sub.add_parser(
+        "demo", help="Run everything locally: control plane, simulator, operator.", add_help=False
+    )
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "simulator":
+        from .simulator.cli import main as simulator_main
+
+        return simulator_main(argv[1:])
+    if argv and argv[0] == "demo":
+        from .demo import main as demo_main
+
+        return demo_main(argv[1:])
+    args = parser.parse_args(argv)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from . import logs, settings
+    from .runner import run_operator
+
+    try:
+        config = settings.load(args)
+    except settings.SettingsError as err:
+        print(f"drs-pause-operator: {err}", file=sys.stderr)
+        return 2
+    logs.configure(config.log_format, config.log_level)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_operator(config, liveness=args.liveness, peering=args.peering))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""Which endpoint and which credentials an object uses (API.md 3.1 and 3.3).
+
+Pure functions: ``resolve_target`` decides from the spec and the settings, and
+``credentials_from_secret`` turns a Secret's decoded data into credentials. Both report problems
+as :class:`~drs_pause_operator.status.Problem` values whose messages never hold a secret value.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .model import DrsJobPauseSpec
+from .settings import Settings
+from .status import Problem
+
+CredentialKind = Literal["aksk", "password", "token"]
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    namespace: str
+    name: str
+    default: bool  # the operator's default Secret, not the object's own
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+@dataclass(frozen=True)
+class Target:
+    endpoint: str
+    iam_endpoint: str
+    project_id: str
+    secret: SecretRef
+
+
+@dataclass(frozen=True, repr=False)
+class Credentials:
+    kind: CredentialKind
+    values: dict[str, str] = field(compare=False)
+    fingerprint: str = ""  # sha256 of the values: a cache key that reveals nothing
+
+    def __repr__(self) -> str:
+        return f"Credentials(kind={self.kind!r}, fingerprint={self.fingerprint[:12]!r})"
+
+    def secret_values(self) -> list[str]:
+        """Everything that must be redacted wherever text could leave the process."""
+        return [
+            v
+            for k, v in self.values.items()
+            if k not in ("username", "domainName", "iamEndpoint", "accessKey")
+        ]
+
+
+def _insecure(url: str, settings: Settings) -> bool:
+    return url.startswith("http://") and not settings.allow_insecure_http
+
+
+def resolve_target(spec: DrsJobPauseSpec, namespace: str, settings: Settings) -> Target | Problem:
+    """Endpoint, IAM endpoint and Secret for an object, or why it cannot have them."""
+    if spec.credentials_secret_ref is not None:
+        secret = SecretRef(namespace, spec.credentials_secret_ref.name, default=False)
+    elif settings.default_credentials_secret:
+        ns, name = settings.default_credentials_secret.split("/", 1)
+        secret = SecretRef(ns, name, default=True)
+    else:
+        return Problem(
+            "CredentialsNotFound",
+            "spec.credentialsSecretRef is not set and the operator has no default credentials "
+            "Secret (--default-credentials-secret)",
+        )
+    endpoint = (spec.endpoint or settings.endpoint_for(spec.region)).rstrip("/")
+    if spec.endpoint and secret.default and not settings.endpoint_allowed(endpoint):
+        # Otherwise a namespace user could send the operator's credentials anywhere.
+        return Problem(
+            "EndpointNotAllowed",
+            f"spec.endpoint {endpoint} does not match the operator's allowed endpoints; use an "
+            "allowed endpoint or reference your own Secret in spec.credentialsSecretRef",
+        )
+    if _insecure(endpoint, settings):
+        return Problem(
+            "InsecureEndpoint",
+            f"spec.endpoint {endpoint} is http://; the operator only talks https:// unless it "
+            "runs with --allow-insecure-http",
+        )
+    return Target(
+        endpoint=endpoint,
+        iam_endpoint=settings.iam_endpoint_for(spec.region),
+        project_id=spec.project_id,
+        secret=secret,
+    )
+
+
+def decode_secret_data(data: dict[str, str] | None) -> dict[str, str]:
+    """Secret .data values are base64; undecodable ones are dropped (reported as missing)."""
+    out = {}
+    for key, value in (data or {}).items():
+        try:
+            out[key] = base64.b64decode(value, validate=True).decode("utf-8").strip()
+        except (binascii.Error, UnicodeDecodeError, ValueError):
+            continue
+    return out
+
+
+_KEY_SETS: tuple[tuple[CredentialKind, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("aksk", ("accessKey", "secretKey"), ("securityToken",)),
+    ("password", ("username", "password", "domainName"), ("iamEndpoint",)),
+    ("token", ("token",), ()),
+)
+
+
+def credentials_from_secret(
+    data: dict[str, str], secret: SecretRef, settings: Settings
+) -> Credentials | Problem:
+    """Pick the first complete key set, in API.md's order of preference."""
+    for kind, required, optional in _KEY_SETS:
+        if all(data.get(k) for k in required):
+            values = {k: data[k] for k in (*required, *optional) if data.get(k)}
+            iam = values.get("iamEndpoint")
+            if iam and _insecure(iam, settings):
+                return Problem("InsecureEndpoint", f"iamEndpoint in Secret {secret} is http://")
+            digest = hashlib.sha256(
+                "\0".join(f"{k}={values[k]}" for k in sorted(values)).encode()
+            ).hexdigest()
+            return Credentials(kind=kind, values=values, fingerprint=digest)
+    present = ", ".join(sorted(data)) or "none"
+    return Problem(
+        "CredentialsInvalid",
+        f"Secret {secret} has no usable key set: expected accessKey+secretKey, or "
+        f"username+password+domainName, or token (keys present: {present})",
+    )

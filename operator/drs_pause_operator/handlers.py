@@ -1,0 +1,36 @@
+"""kopf handlers: each one only forwards. The logic lives in controller.py and reconcile.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import kopf
+
+from .model import GROUP, PLURAL, VERSION
+from .runtime import configure_kopf, shutdown, startup
+
+registry = kopf.OperatorRegistry()
+
+
+@kopf.on.startup(registry=registry)
+async def on_startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    configure_kopf(settings)
+    await startup(memo)
+
+
+@kopf.on.login(registry=registry)
+def on_login(**kwargs: Any) -> kopf.ConnectionInfo | None:
+    # In-cluster ServiceAccount or KUBECONFIG, read the same way as the kubernetes client does.
+    return kopf.login_via_client(**kwargs)
+
+
+@kopf.on.cleanup(registry=registry)
+async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
+    await shutdown(memo)
+
+
+# An event handler keeps kopf stateless on our objects: no finalizers, no progress or diff-base
+# annotations, nothing for GitOps tools to see as drift. All state lives in .status.
+@kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
+def on_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    memo.controller.observe(type, dict(body))

@@ -1,0 +1,149 @@
+"""Writes and reads against the Kubernetes API that kopf does not do for us.
+
+Status goes through the status subresource as one JSON merge patch; Events are core/v1 Events;
+Secrets are read with GET only (no list/watch, so RBAC can stay at `get` on named Secrets).
+The ``kubernetes`` client is synchronous, so calls run in a bounded thread pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+
+from .metrics import Metrics
+from .model import GROUP, KIND, PLURAL, VERSION
+
+log = logging.getLogger(__name__)
+
+SECRET_CACHE_SECONDS = 5.0  # a burst of objects sharing one Secret reads it once
+
+
+class SecretUnavailable(Exception):
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class ObjectRef:
+    namespace: str
+    name: str
+    uid: str
+
+
+class KubeApi:
+    def __init__(self, metrics: Metrics, threads: int = 8, component: str = "drs-pause-operator"):
+        try:
+            k8s_config.load_incluster_config()
+        except k8s_config.ConfigException:
+            k8s_config.load_kube_config()
+        conf = k8s.Configuration.get_default_copy()
+        conf.connection_pool_maxsize = threads
+        self._api = k8s.ApiClient(conf)
+        self._custom = k8s.CustomObjectsApi(self._api)
+        self._core = k8s.CoreV1Api(self._api)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kube")
+        self._metrics = metrics
+        self._component = component
+        self._secrets: dict[tuple[str, str], tuple[float, dict[str, str] | SecretUnavailable]] = {}
+
+    async def _run(self, fn, *args, **kwargs) -> Any:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._api.close()
+
+    async def patch_status(self, ref: ObjectRef, status: dict[str, Any]) -> dict[str, Any] | None:
+        """Replace the status in one merge patch; None when the object is gone."""
+        try:
+            body = await self._run(
+                self._custom.patch_namespaced_custom_object_status,
+                GROUP,
+                VERSION,
+                ref.namespace,
+                PLURAL,
+                ref.name,
+                # The uid precondition stops a write to a new object that reuses the name.
+                {"metadata": {"uid": ref.uid}, "status": status},
+                _content_type="application/merge-patch+json",
+            )
+        except ApiException as err:
+            if err.status in (404, 409):
+                return None
+            raise
+        self._metrics.kube_writes.labels("status").inc()
+        return body
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str]:
+        """The Secret's raw .data (base64 values), cached for a few seconds."""
+        now = time.monotonic()
+        cached = self._secrets.get((namespace, name))
+        if cached and now - cached[0] < SECRET_CACHE_SECONDS:
+            if isinstance(cached[1], SecretUnavailable):
+                raise cached[1]
+            return cached[1]
+        try:
+            secret = await self._run(self._core.read_namespaced_secret, name, namespace)
+            result: dict[str, str] | SecretUnavailable = dict(secret.data or {})
+        except ApiException as err:
+            if err.status == 404:
+                result = SecretUnavailable(
+                    "CredentialsNotFound", f"Secret {namespace}/{name} does not exist"
+                )
+            elif err.status == 403:
+                result = SecretUnavailable(
+                    "CredentialsForbidden",
+                    f"the operator may not read Secret {namespace}/{name} (RBAC: get secrets)",
+                )
+            else:
+                raise
+        if len(self._secrets) > 4096:
+            self._secrets.clear()
+        self._secrets[(namespace, name)] = (now, result)
+        if isinstance(result, SecretUnavailable):
+            raise result
+        return result
+
+    async def post_event(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None:
+        now = dt.datetime.now(dt.UTC)
+        event = k8s.CoreV1Event(
+            metadata=k8s.V1ObjectMeta(
+                name=f"{ref.name}.{uuid.uuid4().hex[:12]}", namespace=ref.namespace
+            ),
+            involved_object=k8s.V1ObjectReference(
+                api_version=f"{GROUP}/{VERSION}",
+                kind=KIND,
+                name=ref.name,
+                namespace=ref.namespace,
+                uid=ref.uid,
+            ),
+            type=type_,
+            reason=reason,
+            message=message[:1024],
+            first_timestamp=now,
+            last_timestamp=now,
+            count=1,
+            source=k8s.V1EventSource(component=self._component),
+            reporting_component=self._component,
+            reporting_instance=self._component,
+        )
+        try:
+            await self._run(self._core.create_namespaced_event, ref.namespace, event)
+            self._metrics.kube_writes.labels("event").inc()
+        except ApiException as err:  # events are best effort
+            log.warning(
+                "could not post event %s for %s/%s: %s", reason, ref.namespace, ref.name, err.reason
+            )

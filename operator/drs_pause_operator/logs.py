@@ -1,0 +1,53 @@
+"""Logging: text or JSON lines, each with the object's namespace/name when there is one, and
+every known secret redacted on the handler (so records of every logger pass through it)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from .drs.redact import RedactingFilter
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        data = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        obj = getattr(record, "object", None)
+        if obj is None:  # kopf puts the object's identity in its own extras
+            k8s_skip = getattr(record, "k8s_ref", None)
+            if isinstance(k8s_skip, dict):
+                obj = f"{k8s_skip.get('namespace', '')}/{k8s_skip.get('name', '')}"
+        if obj:
+            data["object"] = obj
+        if record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
+        return json.dumps(data, ensure_ascii=False)
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        obj = getattr(record, "object", None)
+        return f"{text} [{obj}]" if obj else text
+
+
+def configure(fmt: str = "text", level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter()
+        if fmt == "json"
+        else TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s")
+    )
+    handler.addFilter(RedactingFilter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # httpx logs every request at INFO; ours are counted in metrics and logged at DEBUG.
+    if level != "DEBUG":
+        logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -1,0 +1,301 @@
+"""The level-based reconcile, as pure functions of (spec, status, DRS answers, now).
+
+A pass (driven by ``controller.py``) goes:
+
+    sync -> due_checks -> [batch-status] -> apply_status
+         -> due_pauses -> mark_attempts -> [write status] -> [pause] -> apply_pause
+         -> due_checks of the just-accepted -> [batch-status] -> apply_status
+         -> expire -> render -> [write status if changed] -> next_wakeup
+
+Nothing here does I/O, so every rule is unit-tested with plain values. Two rules carry the
+restart safety: a Paused or Failed job (for its current pauseMode) is never sent again, and the
+attempt is recorded in status *before* the pause request leaves, so a job that may already have
+been paused is checked with batch-status before it is sent again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .drs.retry import next_delay
+from .model import DrsJobPauseSpec
+from .status import (
+    ACCEPTED,
+    FAILED,
+    MAX_MESSAGE,
+    PAUSED,
+    PENDING,
+    JobState,
+    bounded,
+)
+
+NOT_PAUSABLE = "DRS.M00304"
+NOT_FOUND_CODES = frozenset({"DRS.M05003", "DRS.M00289"})
+PAUSED_STATES = frozenset({"PAUSING", "PAUSEING"})  # one OTC page spells it PAUSEING
+# States after which a task cannot become PAUSING any more: stop waiting at once.
+GONE_STATES = frozenset(
+    {
+        "DELETED",
+        "RELEASE_RESOURCE_STARTED",
+        "RELEASE_RESOURCE_COMPLETE",
+        "RELEASE_RESOURCE_FAILED",
+    }
+)
+# Verification polls: quick at first (a pause usually lands within a second), then every 10 s.
+POLL_MIN, POLL_MAX = 0.5, 10.0
+
+
+class PauseAnswer(Protocol):
+    job_id: str
+    api_status: str | None
+    error_code: str | None
+    error_message: str | None
+    request_id: str | None
+    transient: bool
+    retry_after: float | None
+    attempts: int
+
+
+class TaskAnswer(Protocol):
+    id: str
+    status: str | None
+    error_code: str | None
+    error_message: str | None
+
+
+@dataclass(frozen=True)
+class Policy:
+    verify_timeout: float = 600.0  # 0 = trust the pause API's "success" without batch-status
+    backoff_base: float = 1.0
+    backoff_cap: float = 300.0
+
+
+def sync(
+    spec: DrsJobPauseSpec,
+    current: Iterable[JobState],
+    *,
+    retry_token: str | None,
+    acted_token: str | None,
+) -> tuple[list[JobState], str | None]:
+    """Align status jobs with spec jobs; apply a new retry-failed annotation value.
+
+    Returns the jobs in spec order and the retry token now acted upon.
+    """
+    by_id = {j.job_id: j for j in current}
+    retry = bool(retry_token) and retry_token != acted_token
+    jobs = []
+    for want in spec.jobs:
+        job = by_id.get(want.job_id)
+        if job is None:
+            job = JobState(job_id=want.job_id, pause_mode=want.pause_mode)
+        elif job.pause_mode != want.pause_mode and job.phase != PAUSED:
+            # A new pause mode is a new request, unless the task is already paused.
+            job = _reset(job, want.pause_mode)
+        elif retry and job.phase == FAILED:
+            job = _reset(job, job.pause_mode)
+        jobs.append(job)
+    return jobs, retry_token or acted_token
+
+
+def _reset(job: JobState, mode: str) -> JobState:
+    return job.update(
+        pause_mode=mode,
+        phase=PENDING,
+        api_status="",
+        error_code="",
+        error_message="",
+        accepted_time=None,
+        next_attempt_time=None,
+    )
+
+
+def _due(job: JobState, now: dt.datetime) -> bool:
+    return job.next_attempt_time is None or job.next_attempt_time <= now
+
+
+def due_checks(jobs: Iterable[JobState], now: dt.datetime) -> list[str]:
+    """Jobs to look up with batch-status now.
+
+    Accepted jobs whose poll is due, and Pending jobs that were sent before (attempts > 0):
+    the earlier request may have paused the task (a crash or a lost response), and a task
+    already in PAUSING must not be paused again.
+    """
+    return [
+        j.job_id
+        for j in jobs
+        if _due(j, now) and (j.phase == ACCEPTED or (j.phase == PENDING and j.attempts > 0))
+    ]
+
+
+def apply_status(
+    jobs: list[JobState], answers: Mapping[str, TaskAnswer], now: dt.datetime, policy: Policy
+) -> list[JobState]:
+    out = []
+    for job in jobs:
+        answer = answers.get(job.job_id)
+        if answer is None or job.phase not in (PENDING, ACCEPTED):
+            out.append(job)
+            continue
+        state = bounded(answer.status or "", 64)
+        if state in PAUSED_STATES:
+            out.append(job.update(phase=PAUSED, task_status=state, next_attempt_time=None))
+        elif job.phase == PENDING:
+            # A precheck before re-sending: only a PAUSING task changes anything.
+            out.append(job.update(task_status=state or job.task_status))
+        elif answer.error_code in NOT_FOUND_CODES or state in GONE_STATES:
+            out.append(
+                job.update(
+                    phase=FAILED,
+                    task_status=state,
+                    next_attempt_time=None,
+                    error_code=bounded(answer.error_code or ""),
+                    error_message=bounded(
+                        f"task {'is ' + state if state else 'not found'} "
+                        "while waiting for PAUSING"
+                        + (f": {answer.error_message}" if answer.error_message else ""),
+                        MAX_MESSAGE,
+                    ),
+                )
+            )
+        else:
+            out.append(
+                job.update(task_status=state, next_attempt_time=now + _poll_interval(job, now))
+            )
+    return out
+
+
+def _poll_interval(job: JobState, now: dt.datetime) -> dt.timedelta:
+    waited = (now - (job.accepted_time or now)).total_seconds()
+    return dt.timedelta(seconds=min(POLL_MAX, max(POLL_MIN, waited / 4)))
+
+
+def due_pauses(jobs: Iterable[JobState], now: dt.datetime) -> list[JobState]:
+    return [j for j in jobs if j.phase == PENDING and _due(j, now)]
+
+
+def mark_attempts(jobs: list[JobState], ids: set[str], now: dt.datetime) -> list[JobState]:
+    """Record the attempt before the request leaves (write-ahead; see the module docstring)."""
+    return [
+        j.update(attempts=j.attempts + 1, last_attempt_time=now) if j.job_id in ids else j
+        for j in jobs
+    ]
+
+
+def apply_pause(
+    jobs: list[JobState],
+    outcomes: Mapping[str, PauseAnswer],
+    now: dt.datetime,
+    policy: Policy,
+    rng: random.Random | None = None,
+) -> tuple[list[JobState], list[str]]:
+    """Fold pause answers into the jobs; also return the ids to verify with batch-status now.
+
+    To verify: every accepted job (when verification is on), and every job answered
+    DRS.M00304 (not pausable now), which counts as Paused if its task is already PAUSING.
+    """
+    out, verify = [], []
+    for job in jobs:
+        answer = outcomes.get(job.job_id)
+        if answer is None or job.phase != PENDING:
+            out.append(job)
+            continue
+        common = {
+            "api_status": bounded(answer.api_status or ""),
+            "error_code": bounded(answer.error_code or ""),
+            "error_message": bounded(answer.error_message or "", MAX_MESSAGE),
+            "request_id": bounded(answer.request_id or "") or job.request_id,
+            # mark_attempts counted one; inline retries inside the client add the rest.
+            "attempts": job.attempts + max(0, answer.attempts - 1),
+        }
+        if answer.api_status == "success":
+            if policy.verify_timeout <= 0:
+                out.append(
+                    job.update(phase=PAUSED, accepted_time=now, next_attempt_time=None, **common)
+                )
+            else:
+                out.append(
+                    job.update(phase=ACCEPTED, accepted_time=now, next_attempt_time=now, **common)
+                )
+                verify.append(job.job_id)
+        elif answer.transient:
+            delay = next_delay(
+                common["attempts"],
+                answer.retry_after,
+                base=policy.backoff_base,
+                cap=policy.backoff_cap,
+                rng=rng,
+            )
+            out.append(job.update(next_attempt_time=now + dt.timedelta(seconds=delay), **common))
+        elif answer.error_code == NOT_PAUSABLE:
+            # Maybe paused already: batch-status decides between Paused and Failed.
+            out.append(job.update(next_attempt_time=None, **common))
+            verify.append(job.job_id)
+        else:
+            out.append(job.update(phase=FAILED, next_attempt_time=None, **common))
+    return out, verify
+
+
+def settle_not_pausable(
+    jobs: list[JobState], answers: Mapping[str, TaskAnswer], ids: Iterable[str]
+) -> list[JobState]:
+    """Jobs answered DRS.M00304 whose task batch-status does not show PAUSING: Failed."""
+    wanted = set(ids)
+    out = []
+    for job in jobs:
+        if job.job_id in wanted and job.phase == PENDING and job.error_code == NOT_PAUSABLE:
+            answer = answers.get(job.job_id)
+            if answer is not None:  # no answer: unknown, retried (with a precheck) later
+                state = bounded(answer.status or "", 64)
+                job = job.update(
+                    phase=FAILED,
+                    task_status=state,
+                    error_message=bounded(
+                        f"{job.error_message} (task is {state or 'unknown'})", MAX_MESSAGE
+                    ),
+                )
+        out.append(job)
+    return out
+
+
+def expire(jobs: list[JobState], now: dt.datetime, policy: Policy) -> list[JobState]:
+    """Accepted jobs whose task has not reached PAUSING within the verification timeout fail."""
+    if policy.verify_timeout <= 0:
+        return jobs
+    limit = dt.timedelta(seconds=policy.verify_timeout)
+    out = []
+    for job in jobs:
+        if job.phase == ACCEPTED and job.accepted_time and now - job.accepted_time >= limit:
+            job = job.update(
+                phase=FAILED,
+                next_attempt_time=None,
+                error_message=bounded(
+                    f"the pause was accepted but the task did not reach PAUSING within "
+                    f"{policy.verify_timeout:g}s (last state: {job.task_status or 'unknown'})",
+                    MAX_MESSAGE,
+                ),
+            )
+        out.append(job)
+    return out
+
+
+def next_wakeup(jobs: Iterable[JobState], now: dt.datetime, policy: Policy) -> float | None:
+    """Seconds until something is due again (a retry, a poll or a timeout); None when done."""
+    times = []
+    for job in jobs:
+        if not job.active:
+            continue
+        times.append(job.next_attempt_time or now)
+        if job.phase == ACCEPTED and job.accepted_time and policy.verify_timeout > 0:
+            times.append(job.accepted_time + dt.timedelta(seconds=policy.verify_timeout))
+    if not times:
+        return None
+    return max(0.0, (min(times) - now).total_seconds())
+
+
+def jobs_from_status(status: Mapping[str, Any] | None) -> list[JobState]:
+    entries = (status or {}).get("jobs") or []
+    return [JobState.from_dict(e) for e in entries if isinstance(e, dict) and e.get("jobId")]
