@@ -1,0 +1,251 @@
+"""The operator end to end: kubectl-applied objects against the DRS simulator, on a real API
+server, with the operator as a separate process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+
+from .conftest import (
+    djp,
+    get_status,
+    new_job_id,
+    operator_args,
+    token_secret,
+    wait_for,
+)
+
+SECRET = {"credentialsSecretRef": {"name": "drs-credentials"}}
+
+
+def phase_is(cluster, namespace: str, name: str, *phases: str):
+    def check():
+        status = get_status(cluster, namespace, name)
+        return status if status.get("phase") in phases else None
+
+    return check
+
+
+def jobs_by_id(status: dict) -> dict[str, dict]:
+    return {j["jobId"]: j for j in status.get("jobs", [])}
+
+
+def setup(cluster, namespace, simulator, start_operator, *extra: str, secret: bool = True):
+    if secret:
+        cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
+    return start_operator(operator_args(simulator.url, namespace, *extra))
+
+
+def successful_pauses(simulator, job_id: str) -> list[dict]:
+    """Pause calls whose answer says this job was paused."""
+    found = []
+    for call in simulator.calls("pause"):
+        for result in call.get("results") or []:
+            if result.get("id") == job_id and result.get("status") == "success":
+                found.append(call)
+    return found
+
+
+def test_paused_partially_paused_and_failed(cluster, namespace, simulator, start_operator):
+    ok1, ok2, paused, unknown = (new_job_id() for _ in range(4))
+    simulator.seed([
+        {"id": ok1, "status": "INCRE_TRANSFER_STARTED"},
+        {"id": ok2, "status": "FULL_TRANSFER_COMPLETE"},
+        {"id": paused, "status": "PAUSING"},
+    ])
+    setup(cluster, namespace, simulator, start_operator)
+    apply = cluster.kubectl
+    apply("apply", "-f", "-", input=djp(namespace, "all-good", [(ok1, "target"), (ok2, "all")],
+                                        **SECRET))
+    apply("apply", "-f", "-", input=djp(namespace, "mixed", [(paused, "target"),
+                                                              (unknown, "target")], **SECRET))
+    apply("apply", "-f", "-", input=djp(namespace, "hopeless", [(new_job_id(), "all")], **SECRET))
+
+    wait = cluster.kubectl("wait", "--for=condition=Ready", "djp/all-good", "-n", namespace,
+                           "--timeout=60s")
+    assert "condition met" in wait.stdout
+    good = get_status(cluster, namespace, "all-good")
+    assert good["phase"] == "Paused" and good["summary"] == {
+        "total": 2, "paused": 2, "failed": 0, "pending": 0}
+    for job in good["jobs"]:
+        assert job["phase"] == "Paused" and job["taskStatus"] == "PAUSING"
+        assert job["apiStatus"] == "success" and job["errorCode"] == ""
+        assert job["attempts"] == 1 and len(job["requestId"]) == 32 and job["lastAttemptTime"]
+    assert jobs_by_id(good)[ok2]["pauseMode"] == "all"
+
+    mixed = wait_for(phase_is(cluster, namespace, "mixed", "PartiallyPaused"), what="mixed")
+    entries = jobs_by_id(mixed)
+    # Already paused: DRS says M00304, batch-status shows PAUSING, so it counts as Paused.
+    assert entries[paused]["phase"] == "Paused" and entries[paused]["errorCode"] == "DRS.M00304"
+    assert entries[unknown]["phase"] == "Failed" and entries[unknown]["errorCode"] == "DRS.M00289"
+    ready = next(c for c in mixed["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "False" and "DRS.M00289" in ready["message"]
+    stalled = next(c for c in mixed["conditions"] if c["type"] == "Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "JobsFailed"
+
+    failed = wait_for(phase_is(cluster, namespace, "hopeless", "Failed"), what="hopeless")
+    assert failed["summary"]["failed"] == 1
+
+    table = cluster.kubectl("get", "djp", "-n", namespace).stdout
+    lines = {line.split()[0]: line.split() for line in table.splitlines()[1:]}
+    assert lines["all-good"][1:4] == ["Paused", "2/2", "0"]
+    assert lines["mixed"][1:4] == ["PartiallyPaused", "1/2", "1"]
+    assert lines["hopeless"][1:4] == ["Failed", "0/1", "1"]
+    assert table.splitlines()[0].split()[:5] == ["NAME", "PHASE", "PAUSED", "FAILED", "AGE"]
+
+    events = cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout
+    reasons = [(e["involvedObject"]["name"], e["reason"]) for e in json.loads(events)["items"]]
+    assert reasons.count(("all-good", "Paused")) == 1
+    assert ("mixed", "PartiallyPaused") in reasons and ("hopeless", "Failed") in reasons
+
+    # GitOps-safe: nothing written outside status, no finalizers, no kopf annotations.
+    body = json.loads(cluster.kubectl("get", "djp", "all-good", "-n", namespace,
+                                      "-o", "json").stdout)
+    assert "finalizers" not in body["metadata"]
+    assert not [a for a in body["metadata"].get("annotations", {}) if "kopf" in a
+                or "drs.cloudops.dev" in a]
+    assert body["metadata"]["generation"] == 1
+
+
+def test_transient_faults_are_retried_and_terminal_ones_fail(
+    cluster, namespace, simulator, start_operator
+):
+    a, b, c, busy, gone = (new_job_id() for _ in range(5))
+    simulator.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED"} for j in (a, b, c, busy)]
+                   + [{"id": gone, "status": "DELETED"}])
+    # Three whole-request faults in a row, then success: 429, 5xx, a dropped connection.
+    simulator.add_fault(kind="rate_limit", endpoint="pause", job_id=a, retry_after=1)
+    simulator.add_fault(kind="http_error", endpoint="pause", job_id=b, status=503)
+    simulator.add_fault(kind="drop", endpoint="pause", job_id=c)
+    simulator.add_fault(kind="job_error", endpoint="pause", job_id=busy,
+                        error_code="DRS.M01504", times=2)
+    setup(cluster, namespace, simulator, start_operator)
+    try:
+        cluster.kubectl("apply", "-f", "-", input=djp(
+            namespace, "flaky", [(a, "target"), (b, "target"), (c, "target")], **SECRET))
+        cluster.kubectl("apply", "-f", "-", input=djp(
+            namespace, "busy-and-gone", [(busy, "all"), (gone, "all")], **SECRET))
+        flaky = wait_for(phase_is(cluster, namespace, "flaky", "Paused"), timeout=90,
+                         what="flaky Paused")
+        for job in flaky["jobs"]:
+            assert job["phase"] == "Paused" and job["attempts"] > 1, job
+        other = wait_for(phase_is(cluster, namespace, "busy-and-gone", "PartiallyPaused"),
+                         timeout=90, what="busy-and-gone")
+        entries = jobs_by_id(other)
+        assert entries[busy]["phase"] == "Paused" and entries[busy]["attempts"] >= 3
+        assert entries[gone]["phase"] == "Failed" and entries[gone]["errorCode"] == "DRS.M05004"
+        # Terminal: never sent again after the answer that failed it. (Its attempts may exceed
+        # one: coalesced with the flaky object's jobs, it shared their retried requests.)
+        carrying = [c for c in simulator.calls("pause") if gone in (c.get("job_ids") or [])]
+        assert len(carrying) == entries[gone]["attempts"]
+        last = {r["id"]: r for r in carrying[-1].get("results") or []}
+        assert last[gone]["error_code"] == "DRS.M05004"
+    finally:
+        simulator.clear_faults()
+
+
+def test_spec_edit_pauses_only_the_new_job(cluster, namespace, simulator, start_operator):
+    first, second = new_job_id(), new_job_id()
+    simulator.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED"} for j in (first, second)])
+    setup(cluster, namespace, simulator, start_operator)
+    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "grow", [(first, "target")],
+                                                  **SECRET))
+    status = wait_for(phase_is(cluster, namespace, "grow", "Paused"), what="first Paused")
+    assert status["observedGeneration"] == 1
+    cluster.kubectl("apply", "-f", "-", input=djp(
+        namespace, "grow", [(first, "target"), (second, "all")], **SECRET))
+    status = wait_for(lambda: (s := get_status(cluster, namespace, "grow")).get(
+        "observedGeneration") == 2 and s.get("phase") == "Paused" and s, what="second Paused")
+    assert status["summary"]["total"] == 2
+    assert all(c["observedGeneration"] == 2 for c in status["conditions"])
+    assert len(successful_pauses(simulator, first)) == 1
+    assert len(successful_pauses(simulator, second)) == 1
+    assert sum(first in (call.get("job_ids") or []) for call in simulator.calls("pause")) == 1
+    # A job removed from spec leaves status.
+    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "grow", [(second, "all")], **SECRET))
+    status = wait_for(lambda: (s := get_status(cluster, namespace, "grow")).get(
+        "observedGeneration") == 3 and s, what="generation 3")
+    assert [j["jobId"] for j in status["jobs"]] == [second]
+
+
+def test_missing_secret_stalls_then_recovers(cluster, namespace, simulator, start_operator):
+    job = new_job_id()
+    simulator.seed([{"id": job, "status": "INCRE_TRANSFER_STARTED"}])
+    setup(cluster, namespace, simulator, start_operator, secret=False)
+    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "nosecret", [(job, "all")],
+                                                  **SECRET))
+
+    def stalled():
+        s = get_status(cluster, namespace, "nosecret")
+        cond = next((c for c in s.get("conditions", []) if c["type"] == "Stalled"), {})
+        return s if cond.get("status") == "True" else None
+
+    status = wait_for(stalled, what="Stalled")
+    cond = next(c for c in status["conditions"] if c["type"] == "Stalled")
+    assert cond["reason"] == "CredentialsNotFound" and "drs-credentials" in cond["message"]
+    assert status["phase"] == "Pending"
+    cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
+    status = wait_for(phase_is(cluster, namespace, "nosecret", "Paused"), timeout=60,
+                      what="recovery")
+    cond = next(c for c in status["conditions"] if c["type"] == "Stalled")
+    assert cond["status"] == "False"
+    events = json.loads(cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)
+    reasons = [e["reason"] for e in events["items"]]
+    assert "CredentialsNotFound" in reasons and "Recovered" in reasons
+
+
+def test_forbidden_endpoint_with_default_credentials_sends_nothing(
+    cluster, namespace, simulator, start_operator
+):
+    job = new_job_id()
+    simulator.seed([{"id": job, "status": "INCRE_TRANSFER_STARTED"}])
+    cluster.kubectl("apply", "-f", "-", input=token_secret(namespace, "default-creds"))
+    before = len(simulator.calls())
+    start_operator(operator_args(simulator.url, namespace,
+                                 "--default-credentials-secret", f"{namespace}/default-creds"))
+    # The simulator's own URL, but not through the template: an attacker-chosen endpoint.
+    evil = simulator.url.replace("127.0.0.1", "localhost")
+    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "evil", [(job, "all")],
+                                                  endpoint=evil))
+
+    def stalled():
+        s = get_status(cluster, namespace, "evil")
+        cond = next((c for c in s.get("conditions", []) if c["type"] == "Stalled"), {})
+        return cond if cond.get("status") == "True" else None
+
+    cond = wait_for(stalled, what="EndpointNotAllowed")
+    assert cond["reason"] == "EndpointNotAllowed" and evil in cond["message"]
+    time.sleep(2)
+    assert len(simulator.calls()) == before
+    # The same object through the allowed template works with the default credentials.
+    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "evil", [(job, "all")]))
+    wait_for(phase_is(cluster, namespace, "evil", "Paused"), what="Paused via template")
+
+
+def test_operator_killed_mid_run_converges_without_pausing_twice(
+    cluster, namespace, simulator, start_operator
+):
+    jobs = [new_job_id() for _ in range(30)]
+    simulator.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED"} for j in jobs])
+    simulator.configure(pause_delay_seconds=1.0)
+    try:
+        cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
+        for i in range(6):
+            chunk = [(j, "target") for j in jobs[i * 5:(i + 1) * 5]]
+            cluster.kubectl("apply", "-f", "-", input=djp(namespace, f"obj-{i}", chunk, **SECRET))
+        for delay in (0.6, 0.9, 1.3):
+            op = start_operator(operator_args(simulator.url, namespace))
+            time.sleep(delay)
+            op.proc.send_signal(signal.SIGKILL)
+            op.proc.wait(10)
+        start_operator(operator_args(simulator.url, namespace))
+        for i in range(6):
+            wait_for(phase_is(cluster, namespace, f"obj-{i}", "Paused"), timeout=90,
+                     what=f"obj-{i} Paused")
+    finally:
+        simulator.configure(pause_delay_seconds=0.0)
+    tasks = {t["id"]: t for t in simulator.tasks()}
+    for job in jobs:
+        assert tasks[job]["status"] == "PAUSING"
+        assert len(successful_pauses(simulator, job)) == 1, job
