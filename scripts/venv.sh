@@ -16,6 +16,10 @@ print("py%d.%d-%s" % (*sys.version_info[:2], digest))
 PY
 )
 venv="$cache/venv/$key"
+mkdir -p "$cache/venv"
+# Serialise concurrent callers (parallel make targets, test helpers) on one lock.
+exec 9>"$cache/venv/.lock"
+flock 9
 if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
   echo "creating virtualenv $venv" >&2
   rm -rf "$venv"

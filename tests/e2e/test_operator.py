@@ -249,3 +249,45 @@ def test_operator_killed_mid_run_converges_without_pausing_twice(
     for job in jobs:
         assert tasks[job]["status"] == "PAUSING"
         assert len(successful_pauses(simulator, job)) == 1, job
+
+
+def test_retry_failed_annotation_sends_failed_jobs_once(
+    cluster, namespace, simulator, start_operator
+):
+    job = new_job_id()
+    setup(cluster, namespace, simulator, start_operator)
+    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "retry", [(job, "all")], **SECRET))
+    status = wait_for(phase_is(cluster, namespace, "retry", "Failed"), what="Failed")
+    assert status["jobs"][0]["errorCode"] == "DRS.M00289"
+    # The task appears (e.g. created late); nothing happens until the user asks.
+    simulator.seed([{"id": job, "status": "INCRE_TRANSFER_STARTED"}])
+    time.sleep(2)
+    assert get_status(cluster, namespace, "retry")["phase"] == "Failed"
+    cluster.kubectl("annotate", "djp", "retry", "-n", namespace,
+                    "drs.cloudops.dev/retry-failed=2026-11-28T10:00:00Z")
+    status = wait_for(phase_is(cluster, namespace, "retry", "Paused"), what="Paused after retry")
+    assert status["retryFailedToken"] == "2026-11-28T10:00:00Z"
+    assert status["jobs"][0]["attempts"] == 2 and status["jobs"][0]["errorCode"] == ""
+    body = json.loads(cluster.kubectl("get", "djp", "retry", "-n", namespace, "-o", "json").stdout)
+    assert body["metadata"]["generation"] == 1  # annotations do not bump the generation
+
+
+def test_pause_mode_change_resends_only_jobs_not_yet_paused(
+    cluster, namespace, simulator, start_operator
+):
+    done, failing = new_job_id(), new_job_id()
+    simulator.seed([{"id": done, "status": "INCRE_TRANSFER_STARTED"},
+                    {"id": failing, "status": "CONFIGURATION"}])  # not pausable: M00304
+    setup(cluster, namespace, simulator, start_operator)
+    cluster.kubectl("apply", "-f", "-", input=djp(
+        namespace, "modes", [(done, "target"), (failing, "target")], **SECRET))
+    wait_for(phase_is(cluster, namespace, "modes", "PartiallyPaused"), what="first pass")
+    simulator.seed([{"id": failing, "status": "INCRE_TRANSFER_STARTED"}])
+    cluster.kubectl("apply", "-f", "-", input=djp(
+        namespace, "modes", [(done, "all"), (failing, "all")], **SECRET))
+    status = wait_for(lambda: (s := get_status(cluster, namespace, "modes")).get(
+        "observedGeneration") == 2 and s.get("phase") == "Paused" and s, what="all Paused")
+    entries = jobs_by_id(status)
+    assert entries[failing]["pauseMode"] == "all" and entries[failing]["phase"] == "Paused"
+    assert entries[done]["phase"] == "Paused"
+    assert sum(done in (c.get("job_ids") or []) for c in simulator.calls("pause")) == 1
