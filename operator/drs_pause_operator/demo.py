@@ -93,7 +93,7 @@ def run(keep: bool, timeout: float) -> int:
     children: list[_Child] = []
     try:
         _say("starting a local Kubernetes control plane (the first run builds it: minutes)")
-        with LocalControlPlane(log=lambda m: _say(m)) as cp:
+        with LocalControlPlane(log=_say) as cp:
             cp.kubectl("apply", "--server-side", "-f", str(_crd_dir()))
             cp.kubectl("wait", "--for=condition=Established",
                        "crd/drsjobpauses.drs.cloudops.dev", "--timeout=60s")
