@@ -269,7 +269,7 @@ async def test_oversized_body_refused_by_the_client_limit_too(
     sim.seed(tasks(ids))
     big = {"results": [], "padding": "x" * 200_000}
     sim.add_fault(kind="http_error", endpoint="pause", status=200, body=big)
-    import httpx  # noqa: PLC0415
+    import httpx
 
     async with httpx.AsyncClient() as plain:
         client = make_client(http=plain, max_inline_retries=0, max_response_bytes=64 * 1024)

@@ -72,7 +72,7 @@ def test_aksk_signs_language_and_security_token_not_user_agent() -> None:
 
 
 def test_aksk_signature_is_verifiable_with_the_simulator_side() -> None:
-    from drs_pause_operator.drs.signing import verify_request  # noqa: PLC0415
+    from drs_pause_operator.drs.signing import verify_request
 
     auth = AkSkAuth("AKEXAMPLE", "SKEXAMPLE", PROJECT, clock=lambda: FIXED)
     request = httpx.Request(
