@@ -14,7 +14,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from .credentials import (
@@ -119,9 +119,10 @@ class Connection:
 @dataclass
 class PassResult:
     wake_after: float | None
-    wrote: int = 0
     drs_calls: int = 0
-    notes: list[str] = field(default_factory=list)
+    # A whole DRS call failed transiently: nothing of this object is retried sooner than
+    # TRANSIENT_RETRY, whatever the jobs' own schedule says (no hot loop while DRS is down).
+    transient_failure: bool = False
 
 
 class Controller:
@@ -240,7 +241,7 @@ class Controller:
                         REDACTOR.redact(str(err)),
                         TRANSIENT_RETRY,
                     )
-                    result.wake_after = TRANSIENT_RETRY
+                    result.transient_failure = True
         elif any(j.active for j in jobs):
             problem = _carried_problem(start_status)
 
@@ -254,8 +255,8 @@ class Controller:
         wake = next_wakeup(jobs, now, self.policy)
         if problem is not None:
             wake = _stalled_backoff(status, now)
-        if result.wake_after is not None:
-            wake = result.wake_after if wake is None else min(wake, result.wake_after)
+        if result.transient_failure:
+            wake = max(wake or 0.0, TRANSIENT_RETRY)
         result.wake_after = wake
         return result
 
@@ -308,6 +309,7 @@ class Controller:
                 olog.info(
                     "verification lookup failed (%s); polling later", REDACTOR.redact(str(err))
                 )
+                result.transient_failure = True
                 return jobs
             jobs = apply_status(jobs, answers, now, self.policy)
             jobs = settle_not_pausable(jobs, answers, verify)
