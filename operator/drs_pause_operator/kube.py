@@ -67,25 +67,40 @@ class KubeApi:
         self._api.close()
 
     async def patch_status(self, ref: ObjectRef, status: dict[str, Any]) -> dict[str, Any] | None:
-        """Replace the status in one merge patch; None when the object is gone."""
+        """Replace the status through the status subresource; None when the object is gone.
+
+        A JSON patch whose first operation tests metadata.uid: a status computed for an object
+        that was deleted and re-created under the same name is never written onto the new one
+        (a merge patch would not check the uid).
+        """
+        patch = [
+            {"op": "test", "path": "/metadata/uid", "value": ref.uid},
+            {"op": "add", "path": "/status", "value": status},
+        ]
         try:
             body = await self._run(
                 self._custom.patch_namespaced_custom_object_status,
-                GROUP,
-                VERSION,
-                ref.namespace,
-                PLURAL,
-                ref.name,
-                # The uid precondition stops a write to a new object that reuses the name.
-                {"metadata": {"uid": ref.uid}, "status": status},
-                _content_type="application/merge-patch+json",
+                GROUP, VERSION, ref.namespace, PLURAL, ref.name, patch,
+                _content_type="application/json-patch+json",
             )
         except ApiException as err:
-            if err.status in (404, 409):
+            if err.status == 404:
                 return None
+            if err.status == 422 and await self._uid_changed(ref):
+                return None  # the uid test failed: another object of the same name
             raise
         self._metrics.kube_writes.labels("status").inc()
         return body
+
+    async def _uid_changed(self, ref: ObjectRef) -> bool:
+        try:
+            body = await self._run(
+                self._custom.get_namespaced_custom_object,
+                GROUP, VERSION, ref.namespace, PLURAL, ref.name,
+            )
+        except ApiException as err:
+            return err.status == 404
+        return (body.get("metadata") or {}).get("uid") != ref.uid
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, str]:
         """The Secret's raw .data (base64 values), cached for a few seconds."""
