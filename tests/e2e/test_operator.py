@@ -71,7 +71,11 @@ def test_paused_partially_paused_and_failed(cluster, namespace, simulator, start
     for job in good["jobs"]:
         assert job["phase"] == "Paused" and job["taskStatus"] == "PAUSING"
         assert job["apiStatus"] == "success" and job["errorCode"] == ""
-        assert job["attempts"] == 1 and len(job["requestId"]) == 32 and job["lastAttemptTime"]
+        assert len(job["requestId"]) == 32 and job["lastAttemptTime"]
+        # One attempt, or two when coalesced with the unknown job of "mixed": DRS rejects that
+        # request as a whole, and the client splits it so that every job gets its own answer.
+        assert 1 <= job["attempts"] <= 2
+        assert len(successful_pauses(simulator, job["jobId"])) == 1
     assert jobs_by_id(good)[ok2]["pauseMode"] == "all"
 
     mixed = wait_for(phase_is(cluster, namespace, "mixed", "PartiallyPaused"), what="mixed")
