@@ -57,7 +57,7 @@ class Credentials:
 
 
 def _insecure(url: str, settings: Settings) -> bool:
-    return url.startswith("http://") and not settings.allow_insecure_http
+    return url.lower().startswith("http://") and not settings.allow_insecure_http
 
 
 def resolve_target(spec: DrsJobPauseSpec, namespace: str, settings: Settings) -> Target | Problem:

@@ -10,14 +10,24 @@ import re
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
-_CODE_RE = re.compile(r"^[A-Z]{2,8}\.[A-Z0-9]{3,8}$")
+_CODE_RE = re.compile(r"[A-Z]{2,8}\.[A-Z0-9]{3,8}")
+# DRS documents about 45 codes; a broken or hostile endpoint must not be able to invent
+# unbounded label values, so past this many distinct codes the rest count as 'other'.
+MAX_CODE_LABELS = 64
+_seen_codes: set[str] = set()
 
 
 def code_label(code: str | None) -> str:
     """DRS error codes as a label; anything unexpected collapses to 'other' (cardinality)."""
     if not code:
         return ""
-    return code if _CODE_RE.match(code) else "other"
+    if not _CODE_RE.fullmatch(code):
+        return "other"
+    if code not in _seen_codes:
+        if len(_seen_codes) >= MAX_CODE_LABELS:
+            return "other"
+        _seen_codes.add(code)
+    return code
 
 
 class Metrics:

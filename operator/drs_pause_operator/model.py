@@ -50,7 +50,9 @@ class DrsJobPauseSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     project_id: str = Field(alias="projectId", min_length=1, pattern=r"^[^/\s]+$")
-    region: str | None = None
+    # As in the CRD: the region fills the endpoint templates, so it must stay a DNS label
+    # (a stale CRD must not let "x@evil.example/" send the default credentials elsewhere).
+    region: str | None = Field(None, max_length=63, pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
     endpoint: str | None = None
     credentials_secret_ref: SecretRef | None = Field(None, alias="credentialsSecretRef")
     language: Literal["en-us", "zh-cn"] = "en-us"

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .drs.retry import next_delay
+from .drs.retry import MAX_RETRY_AFTER, next_delay
 from .model import DrsJobPauseSpec
 from .status import (
     ACCEPTED,
@@ -137,6 +137,10 @@ def apply_status(
     out = []
     for job in jobs:
         answer = answers.get(job.job_id)
+        if answer is None and job.phase == ACCEPTED and _due(job, now):
+            # Asked about but not answered: poll again later, not at once (a hot loop).
+            out.append(job.update(next_attempt_time=now + _poll_interval(job, now)))
+            continue
         if answer is None or job.phase not in (PENDING, ACCEPTED):
             out.append(job)
             continue
@@ -211,7 +215,7 @@ def apply_pause(
             # mark_attempts counted one; inline retries inside the client add the rest.
             "attempts": job.attempts + max(0, answer.attempts - 1),
         }
-        if answer.api_status == "success":
+        if (answer.api_status or "").strip().lower() == "success":
             if policy.verify_timeout <= 0:
                 out.append(
                     job.update(phase=PAUSED, accepted_time=now, next_attempt_time=None, **common)
@@ -229,10 +233,16 @@ def apply_pause(
                 cap=policy.backoff_cap,
                 rng=rng,
             )
+            # The client caps Retry-After already; an absurd value must not break the pass.
+            delay = min(delay, max(MAX_RETRY_AFTER, policy.backoff_cap))
             out.append(job.update(next_attempt_time=now + dt.timedelta(seconds=delay), **common))
         elif answer.error_code == NOT_PAUSABLE:
-            # Maybe paused already: batch-status decides between Paused and Failed.
-            out.append(job.update(next_attempt_time=None, **common))
+            # Maybe paused already: batch-status decides between Paused and Failed. Should it
+            # not answer, the job is looked up (and sent) again after a backoff, not at once.
+            delay = next_delay(
+                common["attempts"], None, base=policy.backoff_base, cap=policy.backoff_cap, rng=rng
+            )
+            out.append(job.update(next_attempt_time=now + dt.timedelta(seconds=delay), **common))
             verify.append(job.job_id)
         else:
             out.append(job.update(phase=FAILED, next_attempt_time=None, **common))

@@ -23,7 +23,7 @@ class SettingsError(ValueError):
 
 
 class Settings(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
     namespaces: tuple[str, ...] = Field((), description="Namespaces to watch; empty = all.")
     default_credentials_secret: str | None = Field(
@@ -40,7 +40,9 @@ class Settings(BaseModel):
     batch_size: int = Field(100, ge=1, le=1000)
     max_concurrency: int = Field(10, ge=1, le=1000)
     request_timeout: float = Field(30.0, gt=0, le=600)
-    verify_timeout: float = Field(600.0, ge=0, description="0 = no verification via batch-status.")
+    verify_timeout: float = Field(
+        600.0, ge=0, le=7 * 86400, description="0 = no verification via batch-status."
+    )
     metrics_port: int = Field(9090, ge=0, le=65535)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -96,8 +98,12 @@ class Settings(BaseModel):
     @model_validator(mode="after")
     def _insecure_templates(self) -> Settings:
         for name in ("endpoint_template", "iam_endpoint_template"):
-            if getattr(self, name).startswith("http://") and not self.allow_insecure_http:
-                raise ValueError(f"{name} is http:// but --allow-insecure-http is off")
+            if getattr(self, name).lower().startswith("http://") and not self.allow_insecure_http:
+                flag = "--" + name.replace("_", "-")
+                raise ValueError(
+                    f"{flag} ({env_name(name)}) is http:// but --allow-insecure-http "
+                    f"({env_name('allow_insecure_http')}) is off"
+                )
         return self
 
     def endpoint_for(self, region: str | None) -> str:
@@ -136,6 +142,10 @@ _OPTIONS: dict[str, tuple[str, str]] = {
     "--rate-burst": ("rate_burst", "Token bucket size for --rate-limit."),
     "--coalesce-window": ("coalesce_window", "Seconds to gather jobs into one pause request."),
 }
+
+
+# Fields whose flag is not simply --field-name.
+_FLAGS = {"namespaces": "--namespace"}
 
 
 def env_name(field: str) -> str:
@@ -183,7 +193,8 @@ def load(
     sources: dict[str, str] = {}
     for field in Settings.model_fields:
         var = env_name(field)
-        if var in environ:
+        # An empty variable means "not set" (a chart may render empty values).
+        if environ.get(var, "").strip():
             raw = environ[var]
             if field == "namespaces":
                 values[field] = tuple(n.strip() for n in raw.split(",") if n.strip())
@@ -197,7 +208,7 @@ def load(
             value = getattr(args, field, None)
             if value is not None:
                 values[field] = tuple(value) if isinstance(value, list) else value
-                sources[field] = "--" + field.replace("_", "-")
+                sources[field] = _FLAGS.get(field, "--" + field.replace("_", "-"))
         if getattr(args, "all_namespaces", False):
             values["namespaces"] = ()
     try:
@@ -206,7 +217,8 @@ def load(
         problems = []
         for e in err.errors():
             field = str(e["loc"][0]) if e["loc"] else ""
-            where = sources.get(field, "--" + field.replace("_", "-")) if field else "settings"
+            flag = _FLAGS.get(field, "--" + field.replace("_", "-"))
+            where = sources.get(field, flag) if field else "settings"
             problems.append(f"{where}: {e['msg']}")
         raise SettingsError("invalid operator configuration: " + "; ".join(problems)) from None
 

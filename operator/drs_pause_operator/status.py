@@ -24,8 +24,10 @@ MAX_SHORT = 128
 def bounded(text: str | None, limit: int = MAX_SHORT) -> str:
     if not text:
         return ""
-    clean = "".join(ch if ch.isprintable() else " " for ch in str(text))
-    return clean if len(clean) <= limit else clean[: limit - 1] + "…"
+    text = str(text)
+    # Clean only what is kept: a megabyte of remote text costs no more than a short one.
+    clean = "".join(ch if ch.isprintable() else " " for ch in text[:limit])
+    return clean if len(text) <= limit else clean[: limit - 1] + "…"
 
 
 def fmt_time(value: dt.datetime | None) -> str | None:
