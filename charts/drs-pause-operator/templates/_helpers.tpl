@@ -1,0 +1,99 @@
+{{/* Chart name, truncated to the 63 characters of a DNS label. */}}
+{{- define "drs-pause-operator.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Full name: the release name, with the chart name unless the release name holds it. */}}
+{{- define "drs-pause-operator.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 63 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "drs-pause-operator.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{- define "drs-pause-operator.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "drs-pause-operator.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{- define "drs-pause-operator.labels" -}}
+helm.sh/chart: {{ include "drs-pause-operator.chart" . }}
+{{ include "drs-pause-operator.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: drs-pause-operator
+{{- end }}
+
+{{- define "drs-pause-operator.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "drs-pause-operator.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- required "serviceAccount.name is required when serviceAccount.create is false" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "drs-pause-operator.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) }}
+{{- end }}
+{{- end }}
+
+{{/*
+The rules for the objects' own credentials Secrets (spec.credentialsSecretRef): `get` only, by
+name. The names are chosen by the objects' authors, so unless rbac.credentialsSecrets.names pins
+them, this is `get` on any Secret in the watched namespaces (never list or watch: the operator
+cannot enumerate Secrets, only read one whose name it is given).
+*/}}
+{{- define "drs-pause-operator.credentialsSecretsRule" -}}
+{{- if .Values.rbac.credentialsSecrets.enabled }}
+# Read the Secret an object names in spec.credentialsSecretRef (API.md 3.1).
+- apiGroups: [""]
+  resources: ["secrets"]
+  {{- with .Values.rbac.credentialsSecrets.names }}
+  resourceNames: {{ toJson . }}
+  {{- end }}
+  verbs: ["get"]
+{{- end }}
+{{- end }}
+
+{{/* The rules the operator needs on the objects it serves, in one namespace or all of them. */}}
+{{- define "drs-pause-operator.rules" -}}
+# kopf lists and watches the DrsJobPause objects (the operator's only input).
+- apiGroups: ["drs.cloudops.dev"]
+  resources: ["drsjobpauses"]
+  verbs: ["list", "watch"]
+# All results are written as one JSON merge patch of the status subresource; never the spec.
+- apiGroups: ["drs.cloudops.dev"]
+  resources: ["drsjobpauses/status"]
+  verbs: ["patch"]
+# One core/v1 Event per transition (Paused, Failed, Stalled reasons...) on the object.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
+{{- include "drs-pause-operator.credentialsSecretsRule" . }}
+{{- end }}
+
+{{/*
+Does a rule above already let the operator get the default credentials Secret? Then the extra
+Role for it would be redundant ("true" or "").
+*/}}
+{{- define "drs-pause-operator.defaultSecretCovered" -}}
+{{- $cs := .Values.rbac.credentialsSecrets -}}
+{{- if and $cs.enabled (or (not $cs.names) (has .Values.defaultCredentials.secretName $cs.names)) -}}
+{{- if or (not .Values.watchNamespaces) (has .Release.Namespace .Values.watchNamespaces) -}}
+true
+{{- end -}}
+{{- end -}}
+{{- end }}

@@ -1,0 +1,171 @@
+"""Static checks of the Dockerfile (there is no container engine here to build it).
+
+This is a weak test: it reads the instructions and checks the properties the chart relies on
+(non-root numeric user, the console-script entrypoint, a builder stage whose wheel the runtime
+installs, a context that holds what the build needs); it cannot show that the image builds or
+runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = ROOT / "Dockerfile"
+DOCKERIGNORE = ROOT / ".dockerignore"
+
+
+def _instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) with line continuations joined and comments dropped."""
+    out: list[tuple[str, str]] = []
+    pending = ""
+    for raw in DOCKERFILE.read_text().splitlines():
+        line = raw.strip()
+        if not pending and (not line or line.startswith("#")):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        line = pending + line
+        pending = ""
+        word, _, rest = line.partition(" ")
+        out.append((word.upper(), rest.strip()))
+    assert not pending, "Dockerfile ends in a line continuation"
+    return out
+
+
+def _stages() -> list[list[tuple[str, str]]]:
+    stages: list[list[tuple[str, str]]] = []
+    for ins in _instructions():
+        if ins[0] == "FROM":
+            stages.append([])
+        if stages:
+            stages[-1].append(ins)
+    return stages
+
+
+def _args() -> dict[str, str]:
+    args = {}
+    for word, rest in _instructions():
+        if word == "ARG" and "=" in rest:
+            key, value = rest.split("=", 1)
+            args[key] = value
+        if word == "FROM":
+            break
+    return args
+
+
+def _resolve(text: str) -> str:
+    args = _args()
+    return re.sub(r"\$\{(\w+)\}", lambda m: args.get(m.group(1), m.group(0)), text)
+
+
+def test_multi_stage_build_on_python_311_slim():
+    stages = _stages()
+    assert len(stages) >= 2, "expected a builder stage and a runtime stage"
+    froms = [_resolve(stage[0][1]) for stage in stages]
+    for image in froms:
+        assert re.match(r"python:3\.11-slim(-\w+)?\s+AS\s+\w+", image, re.I), image
+    assert re.search(r"AS\s+builder$", froms[0], re.I)
+
+
+def test_builder_builds_the_wheel_and_runtime_installs_it_offline():
+    builder, runtime = _stages()[0], _stages()[-1]
+    builder_runs = " ".join(rest for word, rest in builder if word == "RUN")
+    assert re.search(r"pip wheel --no-deps --wheel-dir /dist \.", builder_runs)
+    assert "/dist/drs_pause_operator-*.whl" in builder_runs
+    runtime_runs = " ".join(rest for word, rest in runtime if word == "RUN")
+    assert "from=builder" in runtime_runs
+    assert re.search(r"pip install --no-index --find-links=/wheels drs-pause-operator",
+                     runtime_runs)
+    # The runtime stage never sees the sources: it copies nothing from the build context.
+    assert not [rest for word, rest in runtime if word in ("COPY", "ADD") and "--from" not in rest]
+
+
+def test_runs_as_numeric_non_root_user_65532():
+    runtime = _stages()[-1]
+    users = [rest for word, rest in runtime if word == "USER"]
+    assert users, "the runtime stage sets no USER (it would run as root)"
+    assert users[-1] == "65532:65532"
+    runs = " ".join(rest for word, rest in runtime if word == "RUN")
+    assert "--uid 65532" in runs and "--gid 65532" in runs
+    # Nothing after USER switches back to root.
+    last_user = max(i for i, (word, _) in enumerate(runtime) if word == "USER")
+    assert all(word != "RUN" for word, _ in runtime[last_user:])
+
+
+def test_entrypoint_is_the_console_script_and_cmd_is_run():
+    runtime = _stages()[-1]
+    entrypoint = [json.loads(rest) for word, rest in runtime if word == "ENTRYPOINT"]
+    cmd = [json.loads(rest) for word, rest in runtime if word == "CMD"]
+    assert entrypoint == [["drs-pause-operator"]], "ENTRYPOINT must be the exec form"
+    assert cmd == [["run"]]
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert "drs-pause-operator" in scripts
+
+
+def test_exposes_the_ports_the_chart_uses():
+    runtime = _stages()[-1]
+    exposed = " ".join(rest for word, rest in runtime if word == "EXPOSE").split()
+    values = (ROOT / "charts" / "drs-pause-operator" / "values.yaml").read_text()
+    for port in ("8080", "9090"):
+        assert port in exposed
+        assert f"port: {port}" in values
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """A .dockerignore pattern (Go filepath.Match plus **) as a regex over a relative path."""
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        elif pattern[i] == "[":
+            end = pattern.index("]", i)
+            out, i = out + pattern[i : end + 1], end + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def _ignored(path: str, patterns: list[str]) -> bool:
+    """Docker's rule: a pattern matches a path or one of its parent folders; the last matching
+    pattern wins and a leading '!' re-includes."""
+    parts = path.split("/")
+    candidates = ["/".join(parts[: n + 1]) for n in range(len(parts))]
+    ignored = False
+    for pattern in patterns:
+        negate = pattern.startswith("!")
+        regex = _glob_regex(pattern.lstrip("!").strip("/"))
+        if any(regex.match(c) for c in candidates):
+            ignored = not negate
+    return ignored
+
+
+@pytest.mark.parametrize(
+    ("path", "needed"),
+    [
+        ("pyproject.toml", True),
+        ("README.md", True),
+        ("operator/drs_pause_operator/__init__.py", True),
+        ("operator/drs_pause_operator/devcluster/gomod/kube/go.mod", True),
+        ("tests/e2e/conftest.py", False),
+        (".git/config", False),
+        ("operator/drs_pause_operator/__pycache__/cli.cpython-311.pyc", False),
+        ("operator/drs_pause_operator.egg-info/PKG-INFO", False),
+    ],
+)
+def test_build_context_holds_what_the_build_needs_and_nothing_else(path, needed):
+    patterns = [
+        line.strip() for line in DOCKERIGNORE.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert _ignored(path, patterns) is (not needed)
