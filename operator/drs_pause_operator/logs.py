@@ -25,8 +25,9 @@ class JsonFormatter(logging.Formatter):
                 obj = f"{k8s_skip.get('namespace', '')}/{k8s_skip.get('name', '')}"
         if obj:
             data["object"] = obj
-        if record.exc_info:
-            data["exception"] = self.formatException(record.exc_info)
+        if record.exc_info or record.exc_text:
+            # exc_text is what RedactingFilter left: formatting exc_info again would undo it.
+            data["exception"] = record.exc_text or self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
 
 
@@ -51,3 +52,6 @@ def configure(fmt: str = "text", level: str = "INFO") -> None:
     # httpx logs every request at INFO; ours are counted in metrics and logged at DEBUG.
     if level != "DEBUG":
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        # kopf logs "Handler 'on_event' succeeded." for every watch event: thousands of lines
+        # on a restart over many objects, with nothing a person needs.
+        logging.getLogger("kopf.objects").setLevel(logging.WARNING)

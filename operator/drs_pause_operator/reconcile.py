@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -271,14 +271,33 @@ def settle_not_pausable(
     return out
 
 
-def expire(jobs: list[JobState], now: dt.datetime, policy: Policy) -> list[JobState]:
-    """Accepted jobs whose task has not reached PAUSING within the verification timeout fail."""
+def expire(
+    jobs: list[JobState],
+    now: dt.datetime,
+    policy: Policy,
+    observed: Collection[str] | None = None,
+) -> list[JobState]:
+    """Accepted jobs whose task has not reached PAUSING within the verification timeout fail.
+
+    ``observed``: the jobs whose task state this pass looked up. When given, an overdue job
+    that was not (its lookup failed, left it out, or was not due) is looked up first and
+    decided after, for it may well be PAUSING by now; only past twice the timeout does it fail
+    unseen.
+    """
     if policy.verify_timeout <= 0:
         return jobs
     limit = dt.timedelta(seconds=policy.verify_timeout)
     out = []
     for job in jobs:
         if job.phase == ACCEPTED and job.accepted_time and now - job.accepted_time >= limit:
+            if (
+                observed is not None
+                and job.job_id not in observed
+                and now - job.accepted_time < 2 * limit
+            ):
+                soon = now + dt.timedelta(seconds=1)
+                out.append(job.update(next_attempt_time=min(job.next_attempt_time or now, soon)))
+                continue
             job = job.update(
                 phase=FAILED,
                 next_attempt_time=None,
@@ -300,7 +319,9 @@ def next_wakeup(jobs: Iterable[JobState], now: dt.datetime, policy: Policy) -> f
             continue
         times.append(job.next_attempt_time or now)
         if job.phase == ACCEPTED and job.accepted_time and policy.verify_timeout > 0:
-            times.append(job.accepted_time + dt.timedelta(seconds=policy.verify_timeout))
+            deadline = job.accepted_time + dt.timedelta(seconds=policy.verify_timeout)
+            if deadline > now:  # past it, the job waits for its lookup (see expire)
+                times.append(deadline)
     if not times:
         return None
     return max(0.0, (min(times) - now).total_seconds())

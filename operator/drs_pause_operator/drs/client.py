@@ -111,9 +111,17 @@ class Timeouts:
     read: float = 30.0  # longest wait for the next bytes of the answer
     write: float = 10.0  # longest wait to send the next bytes of the request
     pool: float = 10.0  # longest wait for a free connection of the shared pool
+    # Longest time for one whole request, from sending it to the last byte of the answer: the
+    # per-phase timeouts alone let a server that drips a byte now and then hold a request for
+    # ever. None = connect + write + read.
+    total: float | None = None
 
     def as_httpx(self) -> httpx.Timeout:
         return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
+
+    @property
+    def deadline(self) -> float:
+        return self.total if self.total is not None else self.connect + self.write + self.read
 
 
 def make_ssl_context(*, ca_bundle: str | None = None, verify: bool = True) -> ssl.SSLContext:
@@ -146,15 +154,41 @@ def make_ssl_context(*, ca_bundle: str | None = None, verify: bool = True) -> ss
     return context
 
 
+def _too_slow(request: httpx.Request, seconds: float | None) -> httpx.ReadTimeout:
+    return httpx.ReadTimeout(
+        f"no complete answer from {request.url} within {seconds:g}s", request=request
+    )
+
+
 class _LimitedStream(httpx.AsyncByteStream):
-    def __init__(self, inner: httpx.AsyncByteStream, limit: int, url: httpx.URL) -> None:
+    def __init__(
+        self,
+        inner: httpx.AsyncByteStream,
+        limit: int,
+        url: httpx.URL,
+        ends: float | None = None,
+        request: httpx.Request | None = None,
+        seconds: float | None = None,
+    ) -> None:
         self._inner = inner
         self._limit = limit
         self._url = url
+        self._ends = ends  # event loop time by which the whole answer must be in
+        self._request = request
+        self._seconds = seconds
 
     async def __aiter__(self):  # type: ignore[override]
         seen = 0
-        async for chunk in self._inner:
+        chunks = self._inner.__aiter__()
+        while True:
+            try:
+                async with asyncio.timeout_at(self._ends):
+                    chunk = await chunks.__anext__()
+            except StopAsyncIteration:
+                return
+            except TimeoutError:
+                assert self._request is not None
+                raise _too_slow(self._request, self._seconds) from None
             seen += len(chunk)
             if seen > self._limit:
                 raise ResponseTooLargeError(
@@ -168,14 +202,26 @@ class _LimitedStream(httpx.AsyncByteStream):
 
 class LimitedTransport(httpx.AsyncBaseTransport):
     """Refuses response bodies larger than ``limit`` bytes while they stream in, so neither the
-    client nor an auth flow can be made to hold an oversized body in memory."""
+    client nor an auth flow can be made to hold an oversized body in memory; and, with
+    ``deadline``, answers that take longer than that many seconds in all (``httpx.ReadTimeout``).
+    """
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, limit: int) -> None:
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, limit: int, deadline: float | None = None
+    ) -> None:
         self._inner = inner
         self._limit = limit
+        self._deadline = deadline
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        response = await self._inner.handle_async_request(request)
+        ends = None
+        if self._deadline is not None:
+            ends = asyncio.get_running_loop().time() + self._deadline
+        try:
+            async with asyncio.timeout_at(ends):
+                response = await self._inner.handle_async_request(request)
+        except TimeoutError:
+            raise _too_slow(request, self._deadline) from None
         length = response.headers.get("Content-Length", "")
         if length.isdigit() and int(length) > self._limit:
             await response.aclose()
@@ -186,7 +232,9 @@ class LimitedTransport(httpx.AsyncBaseTransport):
                 request_id=response.headers.get("X-Request-Id"),
             )
         if isinstance(response.stream, httpx.AsyncByteStream):
-            response.stream = _LimitedStream(response.stream, self._limit, request.url)
+            response.stream = _LimitedStream(
+                response.stream, self._limit, request.url, ends, request, self._deadline
+            )
         return response
 
     async def aclose(self) -> None:
@@ -217,9 +265,10 @@ def make_http_client(
         proxy=proxy,
         retries=0,  # retries are a policy decision made by DrsClient, never silently below it
     )
+    timeouts = timeouts or Timeouts()
     return httpx.AsyncClient(
-        transport=LimitedTransport(transport, max_response_bytes),
-        timeout=(timeouts or Timeouts()).as_httpx(),
+        transport=LimitedTransport(transport, max_response_bytes, timeouts.deadline),
+        timeout=timeouts.as_httpx(),
         headers={"User-Agent": USER_AGENT},
         follow_redirects=False,
         trust_env=False,

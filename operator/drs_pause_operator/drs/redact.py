@@ -39,6 +39,14 @@ _FIELD_VALUE = re.compile(
     """
 )
 
+# Header pairs as httpcore logs them at DEBUG: (b'X-Subject-Token', b'<the IAM token>').
+_HEADER_PAIR = re.compile(
+    rf"""(?ix)
+    (?P<head>b?(?P<q1>["'])(?:{_FIELDS})(?P=q1)\s*,\s*b?)
+    (?P<value>"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*')
+    """
+)
+
 
 def _mask_fields(text: str) -> str:
     def replace(match: re.Match[str]) -> str:
@@ -46,7 +54,11 @@ def _mask_fields(text: str) -> str:
         quote = value[0] if value[:1] in ("'", '"') else ""
         return f"{match.group('name')}{match.group('sep')}{quote}{REDACTED}{quote}"
 
-    return _FIELD_VALUE.sub(replace, text)
+    def replace_pair(match: re.Match[str]) -> str:
+        quote = match.group("value")[0]
+        return f"{match.group('head')}{quote}{REDACTED}{quote}"
+
+    return _FIELD_VALUE.sub(replace, _HEADER_PAIR.sub(replace_pair, text))
 
 
 class Redactor:
@@ -79,6 +91,10 @@ class Redactor:
 
     def __call__(self, text: str, extra: Iterable[str | None] = ()) -> str:
         return redact(text, (*self._secrets, *extra))
+
+    def redact(self, text: str, extra: Iterable[str | None] = ()) -> str:
+        """Same as calling the redactor (``REDACTOR.redact(text)`` reads better at call sites)."""
+        return self(text, extra)
 
     def __len__(self) -> int:
         return len(self._secrets)

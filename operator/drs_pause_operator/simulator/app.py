@@ -29,6 +29,7 @@ from .state import TaskSeed
 from .validation import (
     ApiError,
     best_effort_job_ids,
+    check_language,
     parse_json_object,
     parse_pause,
     parse_retry,
@@ -244,6 +245,7 @@ async def drs_handler(request: web.Request) -> web.StreamResponse:
     if terminal is not None and not terminal.after_processing:
         return await misbehave(terminal)
 
+    check_language(request.headers.get("X-Language"))
     response_body = process(
         sim,
         endpoint=endpoint,
@@ -311,7 +313,7 @@ async def token_handler(request: web.Request) -> web.StreamResponse:
     user = _dig(data, "auth", "identity", "password", "user")
     name, password = _dig(user, "name"), _dig(user, "password")
     domain = _dig(user, "domain", "name")
-    if not isinstance(methods, list) or "password" not in methods:
+    if not isinstance(methods, list) or not methods or any(m != "password" for m in methods):
         raise _iam_bad("Only the password identity method is supported here.")
     if not all(isinstance(v, str) and v for v in (name, password, domain)):
         raise _iam_bad("auth.identity.password.user needs name, password and domain.name.")
@@ -522,7 +524,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 async def openapi(request: web.Request) -> web.Response:
-    return json_response(200, openapi_document())
+    return json_response(200, openapi_document(request.app[SIMULATOR_KEY].config.max_jobs))
 
 
 # --- factory ------------------------------------------------------------------------------------

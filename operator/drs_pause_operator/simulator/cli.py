@@ -156,7 +156,11 @@ async def serve(sim: Simulator, host: str, port: int, tls: ssl.SSLContext | None
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    runner = web.AppRunner(create_app(sim), access_log=None, handle_signals=False)
+    # A short grace period: a `timeout` fault may hold a connection for minutes, and a stop
+    # must not wait for it (aiohttp's default is 60 s).
+    runner = web.AppRunner(
+        create_app(sim), access_log=None, handle_signals=False, shutdown_timeout=1.0
+    )
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port, ssl_context=tls)

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from .config import SimulatorConfig
 from .state import JOB_ID_PATTERN
 from .validation import MAX_PER_PAGE
 
 _REF = "#/components/schemas/"
+DEFAULT_MAX_JOBS = SimulatorConfig.model_fields["max_jobs"].default
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -69,7 +71,10 @@ def _drs_operation(operation_id: str, summary: str, request: str, response: str)
     }
 
 
-def _schemas() -> dict[str, Any]:
+_nonempty: dict[str, Any] = {"type": "string", "minLength": 1}
+
+
+def _schemas(max_jobs: int) -> dict[str, Any]:
     job_id = {"type": "string", "pattern": JOB_ID_PATTERN, "description": "Task ID (UUID shape)"}
     per_job = {
         "type": "object",
@@ -94,7 +99,6 @@ def _schemas() -> dict[str, Any]:
         "PauseInfo": {
             "type": "object",
             "required": ["job_id", "pause_mode"],
-            "additionalProperties": False,
             "properties": {
                 "job_id": job_id,
                 "pause_mode": {
@@ -111,7 +115,7 @@ def _schemas() -> dict[str, Any]:
                 "jobs": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": 1000,
+                    "maxItems": max_jobs,
                     "uniqueItems": True,
                     "items": _ref("PauseInfo"),
                 }
@@ -120,7 +124,10 @@ def _schemas() -> dict[str, Any]:
         "RetryInfo": {
             "type": "object",
             "required": ["job_id"],
-            "properties": {"job_id": job_id, "is_sync_re_edit": {"type": "boolean"}},
+            "properties": {
+                "job_id": job_id,
+                "is_sync_re_edit": {"type": "boolean", "nullable": True},
+            },
         },
         "BatchRetryReq": {
             "type": "object",
@@ -129,7 +136,8 @@ def _schemas() -> dict[str, Any]:
                 "jobs": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": 1000,
+                    "maxItems": max_jobs,
+                    "uniqueItems": True,
                     "items": _ref("RetryInfo"),
                 }
             },
@@ -146,12 +154,14 @@ def _schemas() -> dict[str, Any]:
         "PageReq": {
             "type": "object",
             "properties": {
-                "cur_page": {"type": "integer", "minimum": 1, "default": 1},
+                # null is taken as "not given" (the default), like the service's Java beans.
+                "cur_page": {"type": "integer", "minimum": 1, "default": 1, "nullable": True},
                 "per_page": {
                     "type": "integer",
                     "minimum": 0,
                     "maximum": MAX_PER_PAGE,
                     "default": 5,
+                    "nullable": True,
                     "description": "0 = all items",
                 },
             },
@@ -163,11 +173,11 @@ def _schemas() -> dict[str, Any]:
                 "jobs": {
                     "type": "array",
                     "minItems": 1,
-                    "maxItems": 1000,
+                    "maxItems": max_jobs,
                     "uniqueItems": True,
                     "items": job_id,
                 },
-                "page_req": _ref("PageReq"),
+                "page_req": {"allOf": [_ref("PageReq")], "nullable": True},
             },
         },
         "QueryJobStatusResp": {
@@ -196,17 +206,87 @@ def _schemas() -> dict[str, Any]:
                     "type": "object",
                     "required": ["identity", "scope"],
                     "properties": {
-                        "identity": {"type": "object"},
-                        "scope": {"type": "object"},
+                        "identity": {
+                            "type": "object",
+                            "required": ["methods", "password"],
+                            "properties": {
+                                "methods": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {"type": "string", "enum": ["password"]},
+                                },
+                                "password": {
+                                    "type": "object",
+                                    "required": ["user"],
+                                    "properties": {"user": _ref("PasswordUser")},
+                                },
+                            },
+                        },
+                        "scope": {
+                            "type": "object",
+                            "required": ["project"],
+                            "properties": {"project": _ref("ProjectScope")},
+                        },
                     },
                 }
             },
         },
+        "PasswordUser": {
+            "type": "object",
+            "required": ["name", "password", "domain"],
+            "properties": {
+                "name": _nonempty,
+                "password": {**_nonempty, "format": "password"},
+                "domain": {
+                    "type": "object",
+                    "required": ["name"],
+                    "properties": {"name": _nonempty},
+                },
+            },
+        },
+        "ProjectScope": {
+            "type": "object",
+            "description": "The project by id or by name",
+            "anyOf": [{"required": ["id"]}, {"required": ["name"]}],
+            "properties": {"id": _PROJECT["schema"], "name": _nonempty},
+        },
         "TokenResponse": {"type": "object", "required": ["token"]},
+        "IamError": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"type": "integer"},
+                        "message": {"type": "string"},
+                        "title": {"type": "string"},
+                    },
+                }
+            },
+        },
     }
 
 
-def openapi_document() -> dict[str, Any]:
+_REQUEST_ID = {
+    "description": "Identifies the request (32 hex digits); on every response",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+}
+
+
+def openapi_document(max_jobs: int = DEFAULT_MAX_JOBS) -> dict[str, Any]:
+    """The description; ``max_jobs`` is the simulator's cap on jobs per request (setting
+    ``max_jobs``: none is documented for the service)."""
+    document = _document(max_jobs)
+    for path in document["paths"].values():
+        for operation in path.values():
+            for response in operation["responses"].values():
+                response["headers"] = {**response.get("headers", {}), "X-Request-Id": _REQUEST_ID}
+    return document
+
+
+def _document(max_jobs: int) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {
@@ -244,14 +324,14 @@ def openapi_document() -> dict[str, Any]:
                             "headers": {"X-Subject-Token": {"schema": {"type": "string"}}},
                             "content": {"application/json": {"schema": _ref("TokenResponse")}},
                         },
-                        "400": {"description": "Bad request"},
-                        "401": {"description": "The username or password is wrong."},
+                        "400": _json(_ref("IamError"), "Bad request"),
+                        "401": _json(_ref("IamError"), "The username or password is wrong."),
                     },
                 }
             },
         },
         "components": {
-            "schemas": _schemas(),
+            "schemas": _schemas(max_jobs),
             "securitySchemes": {
                 "token": {"type": "apiKey", "in": "header", "name": "X-Auth-Token"},
                 "aksk": {

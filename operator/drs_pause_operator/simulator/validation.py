@@ -10,6 +10,7 @@ from . import codes
 from .state import JOB_ID_RE
 
 PAUSE_MODES = frozenset({"target", "all"})
+LANGUAGES = frozenset({"en-us", "zh-cn"})  # X-Language, page drs_03_0133 table 2
 DEFAULT_PER_PAGE = 5
 MAX_PER_PAGE = 100
 
@@ -48,6 +49,12 @@ def parse_json_object(content_type: str, body: bytes) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise bad(codes.INVALID_REQUEST)
     return value
+
+
+def check_language(value: str | None) -> None:
+    """X-Language is optional; when sent it must be one of the documented values."""
+    if value is not None and value not in LANGUAGES:
+        raise bad(codes.PARAM_INVALID, codes.param_invalid("X-Language"))
 
 
 def _job_id(value: Any, name: str = "job_id") -> str:
@@ -89,7 +96,7 @@ def parse_pause(data: dict[str, Any], max_jobs: int) -> list[tuple[str, str]]:
         mode = item.get("pause_mode")
         if mode is None or mode == "":
             raise bad(codes.PARAM_EMPTY, codes.param_empty("pause_mode"))
-        if mode not in PAUSE_MODES:
+        if not isinstance(mode, str) or mode not in PAUSE_MODES:  # {} or [] are unhashable
             raise bad(codes.PARAM_INVALID, codes.param_invalid("pause_mode"))
         jobs.append((job_id, mode))
     _no_duplicates([job_id for job_id, _ in jobs])

@@ -1,0 +1,249 @@
+"""The published OpenAPI description says what the API pages say.
+
+Pages: ``reference/drs_03_0133-batch-pause-task.rst`` (pause) and ``reference/drs-api-facts.md``
+section 2 (batch-status). The facts are written down here as constants (so the test runs
+anywhere); when the pages themselves are at hand (``../shared/reference`` beside the
+repository), the constants are read back from them too. Then the live simulator is held to the
+same bounds.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import httpx
+import pytest
+
+from drs_pause_operator.simulator.openapi import DEFAULT_MAX_JOBS, openapi_document
+
+from .conftest import FUZZ_MAX_JOBS, TOKEN
+
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+PAUSE_PAGE = REFERENCE / "drs_03_0133-batch-pause-task.rst"
+FACTS_PAGE = REFERENCE / "drs-api-facts.md"
+PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
+API_EXAMPLE_JOB = "8d0e8e36-a618-490d-8a46-8c61ac9jb502"  # not hex: the page's own example
+
+# drs_03_0133, tables 1-6
+PAUSE_PATH = "/v3/{project_id}/jobs/batch-pause-task"
+PAUSE_REQUEST_REQUIRED = {"jobs"}
+PAUSE_INFO_REQUIRED = {"job_id", "pause_mode"}
+PAUSE_MODES = {"target", "all"}
+LANGUAGES = {"en-us", "zh-cn"}
+PAUSE_RESULT_FIELDS = {"id", "status", "error_code", "error_msg"}
+PAUSE_RESPONSE_FIELDS = {"results", "count"}
+# drs-api-facts.md section 2 (drs_api_0150)
+STATUS_PATH = "/v3/{project_id}/jobs/batch-status"
+CUR_PAGE_MIN, CUR_PAGE_DEFAULT = 1, 1
+PER_PAGE_MIN, PER_PAGE_MAX, PER_PAGE_DEFAULT = 0, 100, 5
+STATUS_RESULT_FIELDS = {"id", "status", "error_code", "error_message"}
+
+
+def resolve(document: dict, node: dict) -> dict:
+    while "$ref" in node or ("allOf" in node and len(node["allOf"]) == 1):
+        if "$ref" in node:
+            node = document["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+        else:
+            node = node["allOf"][0]
+    return node
+
+
+def request_schema(document: dict, path: str) -> dict:
+    body = document["paths"][path]["post"]["requestBody"]
+    assert body["required"] is True
+    return resolve(document, body["content"]["application/json"]["schema"])
+
+
+def response_schema(document: dict, path: str, status: str = "200") -> dict:
+    response = document["paths"][path]["post"]["responses"][status]
+    return resolve(document, response["content"]["application/json"]["schema"])
+
+
+# -- the facts, read back from the pages when they are there -----------------------------------
+
+
+def _rst_rows(text: str, table: str) -> dict[str, str]:
+    """``{parameter: mandatory}`` of one grid table of the rst page."""
+    start = text.index(f"**{table}**")
+    end = text.find(".. table::", start + 1)
+    rows = {}
+    for line in text[start:end if end > 0 else None].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("   |") and len(cells) >= 3 and re.fullmatch(r"[a-z_A-Z-]+", cells[0]):
+            rows[cells[0]] = cells[1]
+    if not rows:  # simple tables: "   project_id Yes       String ..."
+        for line in text[start:end if end > 0 else None].splitlines():
+            match = re.match(r"^\s{3}([a-z_]+)\s+(Yes|No)\s", line)
+            if match:
+                rows[match.group(1)] = match.group(2)
+    return rows
+
+
+@pytest.mark.skipif(not PAUSE_PAGE.exists(), reason="the API pages are not beside the repository")
+def test_constants_are_what_the_pause_page_says() -> None:
+    text = PAUSE_PAGE.read_text()
+    assert "POST /v3/{project_id}/jobs/batch-pause-task" in text
+    assert _rst_rows(text, "Table 1")["project_id"] == "Yes"
+    headers = _rst_rows(text, "Table 2")
+    assert headers["Content-Type"] == "Yes" and headers["X-Language"] == "No"
+    assert {k for k, v in _rst_rows(text, "Table 3").items() if v == "Yes"} == (
+        PAUSE_REQUEST_REQUIRED)
+    assert {k for k, v in _rst_rows(text, "Table 4").items() if v == "Yes"} == (
+        PAUSE_INFO_REQUIRED)
+    response_fields = re.findall(r"^\s+\| (\w+)\s+\| \w", text[text.index("**Table 5**"):],
+                                 re.M)
+    assert set(response_fields) >= PAUSE_RESPONSE_FIELDS | PAUSE_RESULT_FIELDS
+    assert "error_message" not in text
+    modes = text[text.index("pause_mode"):text.index("Response Parameters")]
+    assert set(re.findall(r"-  \*\*(\w+)\*\*", modes)) == PAUSE_MODES
+    language = text[text.index("X-Language"):text.index("Table 3")]
+    assert set(re.findall(r"-  \*\*([\w-]+)\*\*", language)) == LANGUAGES
+    assert API_EXAMPLE_JOB in text
+
+
+@pytest.mark.skipif(not FACTS_PAGE.exists(), reason="the API pages are not beside the repository")
+def test_constants_are_what_the_batch_status_facts_say() -> None:
+    text = FACTS_PAGE.read_text()
+    section = text[text.index("## 2."):text.index("## 3.")]
+    assert "POST /v3/{project_id}/jobs/batch-status" in section
+    cur = re.search(r"`cur_page` >= (\d+) \(default (\d+)\)", section)
+    per = re.search(r"`per_page` (\d+)\.\.(\d+), \*\*default (\d+)\*\*", section)
+    assert cur and (int(cur[1]), int(cur[2])) == (CUR_PAGE_MIN, CUR_PAGE_DEFAULT)
+    assert per and tuple(map(int, per.groups())) == (PER_PAGE_MIN, PER_PAGE_MAX, PER_PAGE_DEFAULT)
+    results = re.search(r'\{"results": \[\{([^}]*)\}\], "count": N\}', section)
+    assert results
+    assert set(re.findall(r'"(\w+)"', results[1])) == STATUS_RESULT_FIELDS
+    assert "**`error_message`** here" in section and "**`error_msg`**" in section
+
+
+# -- the published description ------------------------------------------------------------------
+
+
+def test_served_description_is_the_documented_one(fuzz_simulator) -> None:
+    served = httpx.get(fuzz_simulator.url + "/openapi.json", timeout=10)
+    assert served.status_code == 200 and served.headers["Content-Type"].startswith(
+        "application/json")
+    assert served.json() == openapi_document(max_jobs=FUZZ_MAX_JOBS)
+
+
+def test_paths_and_parameters() -> None:
+    document = openapi_document()
+    assert document["openapi"].startswith("3.")
+    assert set(document["paths"]) == {PAUSE_PATH, STATUS_PATH,
+                                      "/v3/{project_id}/jobs/batch-retry-task", "/v3/auth/tokens"}
+    for path, item in document["paths"].items():
+        assert set(item) == {"post"}, path
+        responses = item["post"]["responses"]
+        assert set(responses) & {"200", "201"}, path
+        for response in responses.values():
+            assert response["headers"]["X-Request-Id"]["required"] is True
+        if path.startswith("/v3/{project_id}"):
+            params = {p["name"]: p for p in item["post"]["parameters"]}
+            assert params["project_id"]["in"] == "path" and params["project_id"]["required"]
+            assert params["X-Language"]["in"] == "header"
+            assert params["X-Language"]["required"] is False
+            assert set(params["X-Language"]["schema"]["enum"]) == LANGUAGES
+            assert {"400", "401", "403", "429"} <= set(responses), path
+            assert "Retry-After" in responses["429"]["headers"]
+            assert {next(iter(s)) for s in item["post"]["security"]} == {"token", "aksk"}
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["token"] == {"type": "apiKey", "in": "header", "name": "X-Auth-Token"}
+
+
+def test_pause_request_and_response_match_the_page() -> None:
+    document = openapi_document()
+    request = request_schema(document, PAUSE_PATH)
+    assert set(request["required"]) == PAUSE_REQUEST_REQUIRED
+    jobs = request["properties"]["jobs"]
+    assert jobs["type"] == "array" and jobs["minItems"] == 1  # "cannot contain empty objects"
+    assert jobs["maxItems"] == DEFAULT_MAX_JOBS  # the simulator's own cap: none is documented
+    info = resolve(document, jobs["items"])
+    assert set(info["required"]) == PAUSE_INFO_REQUIRED
+    assert set(info["properties"]["pause_mode"]["enum"]) == PAUSE_MODES
+    pattern = re.compile(info["properties"]["job_id"]["pattern"])
+    assert pattern.search(API_EXAMPLE_JOB) and not pattern.search("not-a-uuid")
+    response = response_schema(document, PAUSE_PATH)
+    assert set(response["properties"]) == PAUSE_RESPONSE_FIELDS
+    result = resolve(document, response["properties"]["results"]["items"])
+    assert set(result["properties"]) == PAUSE_RESULT_FIELDS  # error_msg, not error_message
+    assert response["properties"]["count"]["type"] == "integer"
+
+
+def test_batch_status_request_and_response_match_the_facts() -> None:
+    document = openapi_document()
+    request = request_schema(document, STATUS_PATH)
+    assert request["required"] == ["jobs"]
+    ids = request["properties"]["jobs"]["items"]
+    assert ids["type"] == "string" and re.search(ids["pattern"], API_EXAMPLE_JOB)
+    page = resolve(document, request["properties"]["page_req"])
+    cur, per = page["properties"]["cur_page"], page["properties"]["per_page"]
+    assert (cur["minimum"], cur["default"]) == (CUR_PAGE_MIN, CUR_PAGE_DEFAULT)
+    assert (per["minimum"], per["maximum"], per["default"]) == (
+        PER_PAGE_MIN, PER_PAGE_MAX, PER_PAGE_DEFAULT)
+    assert cur["type"] == per["type"] == "integer"
+    response = response_schema(document, STATUS_PATH)
+    assert set(response["required"]) == {"results", "count"}
+    result = resolve(document, response["properties"]["results"]["items"])
+    assert set(result["properties"]) == STATUS_RESULT_FIELDS  # error_message, not error_msg
+
+
+def test_max_jobs_follows_the_setting() -> None:
+    for path in (PAUSE_PATH, STATUS_PATH, "/v3/{project_id}/jobs/batch-retry-task"):
+        jobs = request_schema(openapi_document(max_jobs=7), path)["properties"]["jobs"]
+        assert jobs["maxItems"] == 7
+
+
+# -- the live simulator keeps the published bounds -----------------------------------------------
+
+
+def _post(sim, operation: str, body: dict, **headers: str) -> httpx.Response:
+    return httpx.post(f"{sim.url}/v3/{PROJECT}/jobs/{operation}", json=body, timeout=10,
+                      headers={"X-Auth-Token": TOKEN, **headers})
+
+
+def _ids(n: int) -> list[str]:
+    return [f"00000000-0000-0000-0000-{i:012d}" for i in range(n)]
+
+
+@pytest.mark.parametrize(("page_req", "status", "code"), [
+    ({"cur_page": 1, "per_page": PER_PAGE_MAX}, 200, None),
+    ({"cur_page": 1, "per_page": PER_PAGE_MAX + 1}, 400, "DRS.M00211"),
+    ({"cur_page": 1, "per_page": PER_PAGE_MIN}, 200, None),
+    ({"cur_page": 1, "per_page": PER_PAGE_MIN - 1}, 400, "DRS.M00210"),
+    ({"cur_page": CUR_PAGE_MIN - 1, "per_page": 5}, 400, "DRS.M00210"),
+    ({"cur_page": 1, "per_page": "5"}, 400, "DRS.M00210"),
+])
+def test_page_bounds(fuzz_simulator, page_req, status, code) -> None:
+    answer = _post(fuzz_simulator, "batch-status", {"jobs": _ids(3), "page_req": page_req})
+    assert answer.status_code == status, answer.text
+    assert answer.json().get("error_code") == code
+
+
+def test_page_defaults_and_field_names(fuzz_simulator) -> None:
+    ids = _ids(FUZZ_MAX_JOBS)
+    default = _post(fuzz_simulator, "batch-status", {"jobs": ids}).json()
+    assert len(default["results"]) == PER_PAGE_DEFAULT and default["count"] == len(ids)
+    everything = _post(fuzz_simulator, "batch-status",
+                       {"jobs": ids, "page_req": {"per_page": 0}}).json()
+    assert len(everything["results"]) == len(ids)
+    unknown = everything["results"][0]
+    assert set(unknown) == STATUS_RESULT_FIELDS and unknown["error_code"] == "DRS.M05003"
+    paused = _post(fuzz_simulator, "batch-pause-task",
+                   {"jobs": [{"job_id": ids[0], "pause_mode": "all"}]}).json()
+    assert set(paused["results"][0]) == PAUSE_RESULT_FIELDS
+
+
+def test_job_count_and_enum_bounds(fuzz_simulator) -> None:
+    jobs = [{"job_id": j, "pause_mode": "target"} for j in _ids(FUZZ_MAX_JOBS + 1)]
+    assert _post(fuzz_simulator, "batch-pause-task", {"jobs": jobs[:-1]}).status_code == 200
+    too_many = _post(fuzz_simulator, "batch-pause-task", {"jobs": jobs})
+    assert too_many.status_code == 400 and too_many.json()["error_code"] == "DRS.M00202"
+    bad_mode = _post(fuzz_simulator, "batch-pause-task",
+                     {"jobs": [{"job_id": _ids(1)[0], "pause_mode": "both"}]})
+    assert bad_mode.status_code == 400 and "pause_mode" in bad_mode.json()["error_msg"]
+    for language in LANGUAGES:
+        ok = _post(fuzz_simulator, "batch-status", {"jobs": _ids(1)}, **{"X-Language": language})
+        assert ok.status_code == 200
+    bad = _post(fuzz_simulator, "batch-status", {"jobs": _ids(1)}, **{"X-Language": "de-de"})
+    assert bad.status_code == 400 and "X-Language" in bad.json()["error_msg"]
