@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+import urllib3
+from kubernetes.client.exceptions import ApiException
 
 from .credentials import (
     Credentials,
@@ -68,22 +72,59 @@ log = logging.getLogger(__name__)
 NOT_PROBLEMS = frozenset({"JobsFailed", "NotStalled"})
 STALLED_RETRY_MIN, STALLED_RETRY_MAX = 2.0, 60.0
 TRANSIENT_RETRY = 3.0  # a whole batch-status call failed: look again soon
+KUBE_RETRY_MIN, KUBE_RETRY_MAX = 2.0, 5.0  # the Kubernetes API was unreachable or 5xx/429
 
 
 def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-@dataclass
-class Entry:
-    """What the controller keeps of an object: no managedFields, no unused metadata."""
+def _pack(value: dict[str, Any]) -> bytes:
+    """Canonical compact JSON (sorted keys): equal documents pack to equal bytes."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True).encode()
 
-    ref: ObjectRef
-    generation: int
-    resource_version: str
-    spec: dict[str, Any]
-    status: dict[str, Any]
-    retry_token: str | None
+
+class Entry:
+    """What the controller keeps of an object: no managedFields, no unused metadata.
+
+    Spec and status are held as compact JSON and decoded for the pass that reads them: a
+    10-job object costs ~3.5 KB that way instead of ~17 KB of dicts (bench: 5,000 such objects,
+    ~18 MiB instead of ~86 MiB). Each read returns a fresh copy.
+    """
+
+    __slots__ = ("_spec", "_status", "generation", "ref", "resource_version", "retry_token")
+
+    def __init__(
+        self,
+        ref: ObjectRef,
+        generation: int,
+        resource_version: str,
+        spec: dict[str, Any],
+        status: dict[str, Any],
+        retry_token: str | None,
+    ) -> None:
+        self.ref = ref
+        self.generation = generation
+        self.resource_version = resource_version
+        self._spec = _pack(spec)
+        self._status = _pack(status)
+        self.retry_token = retry_token
+
+    @property
+    def spec(self) -> dict[str, Any]:
+        return json.loads(self._spec)
+
+    @property
+    def status(self) -> dict[str, Any]:
+        return json.loads(self._status)
+
+    @status.setter
+    def status(self, value: dict[str, Any]) -> None:
+        self._status = _pack(value)
+
+    def status_is(self, value: dict[str, Any]) -> bool:
+        """Is the cached status equal to ``value``? (No decoding: canonical bytes compared.)"""
+        return _pack(value) == self._status
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Entry:
@@ -123,6 +164,9 @@ class PassResult:
     # A whole DRS call failed transiently: nothing of this object is retried sooner than
     # TRANSIENT_RETRY, whatever the jobs' own schedule says (no hot loop while DRS is down).
     transient_failure: bool = False
+    # Jobs whose task state batch-status answered in this pass: only those can be found
+    # overdue (a lost lookup must not fail a task that did pause).
+    observed: set[str] = field(default_factory=set)
 
 
 class Controller:
@@ -159,14 +203,23 @@ class Controller:
             self.tally.forget(uid)
             return
         current = self.cache.get(uid)
-        if current is not None and not _newer(entry.resource_version, current.resource_version):
+        if current is not None and (
+            # The echo of this process's own status write (the cache already holds that very
+            # version), or an event older than the cache: nothing new, no pass.
+            entry.resource_version == current.resource_version
+            or not _newer(entry.resource_version, current.resource_version)
+        ):
             return
         self.cache[uid] = entry
         self.queue.add(uid)
 
     def start(self) -> None:
-        # One worker per allowed DRS request in flight: more would only queue on the limiter.
-        for _ in range(self.settings.max_concurrency):
+        # A worker spends its pass waiting: on a status write, or for its jobs' place in a
+        # coalesced DRS call. A call is only full when batch_size jobs wait at once, so the
+        # workers must outnumber the DRS calls in flight: 2 x batch_size of them fill two full
+        # calls even with one-job objects (one filling while one is out). They are idle tasks
+        # otherwise, and the rate limiter and max_concurrency still bound what goes to DRS.
+        for _ in range(max(self.settings.max_concurrency, 2 * self.settings.batch_size)):
             self._workers.append(asyncio.create_task(self.queue.worker(self._process)))
 
     async def stop(self) -> None:
@@ -183,14 +236,27 @@ class Controller:
         started = time.perf_counter()
         try:
             result = await self.reconcile(entry)
-        except Exception:
-            log.exception(
-                "reconcile of %s/%s failed; retrying in %ss",
-                entry.ref.namespace,
-                entry.ref.name,
-                STALLED_RETRY_MAX,
-            )
-            result = PassResult(wake_after=STALLED_RETRY_MAX)
+        except Exception as err:
+            if _kube_unavailable(err):
+                # E.g. the API server restarting: nothing is lost (the status holds the
+                # write-ahead attempt), so look again soon, not after a minute.
+                wake = self.rng.uniform(KUBE_RETRY_MIN, KUBE_RETRY_MAX)
+                log.warning(
+                    "reconcile of %s/%s: Kubernetes API unavailable (%s); retrying in %.0fs",
+                    entry.ref.namespace,
+                    entry.ref.name,
+                    type(err).__name__,
+                    wake,
+                )
+                result = PassResult(wake_after=wake)
+            else:
+                log.exception(
+                    "reconcile of %s/%s failed; retrying in %ss",
+                    entry.ref.namespace,
+                    entry.ref.name,
+                    STALLED_RETRY_MAX,
+                )
+                result = PassResult(wake_after=STALLED_RETRY_MAX)
         finally:
             self.metrics.reconcile.observe(time.perf_counter() - started)
         if result.wake_after is not None and uid in self.cache:
@@ -235,6 +301,11 @@ class Controller:
                     jobs = await self._drs_steps(entry, conn, jobs, token, olog, result)
                 except (DrsAuthenticationError, DrsTLSError, DrsInvalidProjectError) as err:
                     problem = _problem_from(err)
+                    # Nothing is due before the stalled backoff: the watch event of this pass's
+                    # own status write must not send the rejected request again at once (that
+                    # was a hot loop against DRS/IAM with bad credentials).
+                    retry_at = now + dt.timedelta(seconds=_stalled_backoff(start_status, now))
+                    jobs = [j.update(next_attempt_time=retry_at) if j.active else j for j in jobs]
                 except DrsError as err:
                     olog.info(
                         "DRS call failed (%s); looking again in %ss",
@@ -246,7 +317,7 @@ class Controller:
             problem = _carried_problem(start_status)
 
         now = self.clock()
-        jobs = expire(jobs, now, self.policy)
+        jobs = expire(jobs, now, self.policy, observed=result.observed)
         status = render(entry.status, jobs, entry.generation, problem, now, token)
         await self._write(entry, status, olog)
         await self._post_events(entry, start_status)
@@ -274,6 +345,7 @@ class Controller:
         if checks:
             answers = await self.gateway.status(conn.target, conn.creds, conn.language, checks)
             result.drs_calls += 1
+            result.observed.update(_seen(answers))
             jobs = apply_status(jobs, answers, now, self.policy)
         to_pause = due_pauses(jobs, now)
         if not to_pause:
@@ -284,9 +356,14 @@ class Controller:
             self.metrics.retries.inc(retried)
         jobs = mark_attempts(jobs, ids, now)
         # Write-ahead: the attempt is durable before the request leaves (see reconcile.py).
-        await self._write(
-            entry, render(entry.status, jobs, entry.generation, None, now, token), olog
-        )
+        # Not written (object deleted or replaced): nothing is sent for it. Announced to the
+        # gateway meanwhile, so a pause call about to leave half full waits for these jobs.
+        with self.gateway.announce(conn.target, conn.creds, conn.language):
+            written = await self._write(
+                entry, render(entry.status, jobs, entry.generation, None, now, token), olog
+            )
+        if not written:
+            return jobs
         infos = [
             PauseInfo(job_id=j.job_id, pause_mode=j.pause_mode) for j in jobs if j.job_id in ids
         ]  # type: ignore[arg-type]
@@ -311,6 +388,7 @@ class Controller:
                 )
                 result.transient_failure = True
                 return jobs
+            result.observed.update(_seen(answers))
             jobs = apply_status(jobs, answers, now, self.policy)
             jobs = settle_not_pausable(jobs, answers, verify)
         return jobs
@@ -331,19 +409,31 @@ class Controller:
 
     async def _write(
         self, entry: Entry, status: dict[str, Any], olog: logging.LoggerAdapter
-    ) -> None:
-        """Patch status if it changed, keeping the cache at what was written."""
-        if status == entry.status:
-            return
+    ) -> bool:
+        """Patch status if it changed, keeping the cache at what was written.
+
+        False when the object is gone or was replaced: the status was not written.
+        """
+        if entry.status_is(status):
+            return True
         body = await self.kube.patch_status(entry.ref, status)
         if body is None:
             olog.info("object is gone or replaced; dropping this pass's status")
-            return
+            return False
         entry.status = dict(body.get("status") or status)
         rv = str((body.get("metadata") or {}).get("resourceVersion") or "")
         if rv and _newer(rv, entry.resource_version):
             entry.resource_version = rv
+        # The answer is the whole object at its new version: if a watch event replaced the
+        # cache entry during this pass, the cache must not fall behind this write (a pass run
+        # from the older status would check or send again what this pass already did).
+        cached = self.cache.get(entry.ref.uid)
+        if cached is not None and cached is not entry and rv and _newer(
+            rv, cached.resource_version
+        ):
+            self.cache[entry.ref.uid] = Entry.of(body)
         olog.debug("status written: phase %s", status.get("phase"))
+        return True
 
     async def _post_events(self, entry: Entry, before: dict[str, Any]) -> None:
         """One Event per transition between the start and the end of a pass."""
@@ -354,11 +444,12 @@ class Controller:
         counts = {p: 0 for p in (PENDING, ACCEPTED, PAUSED, FAILED)}
         for job in jobs:
             counts[job.phase] += 1
-        stalled = condition(entry.status, "Stalled") or {}
+        current = entry.status
+        stalled = condition(current, "Stalled") or {}
         reason = stalled.get("reason") if stalled.get("status") == "True" else ""
         self.tally.set(
             entry.ref.uid,
-            str(entry.status.get("phase", PENDING)),
+            str(current.get("phase", PENDING)),
             counts,
             problem.reason if problem else str(reason or ""),
         )
@@ -371,6 +462,18 @@ def _problem_from(err: DrsError) -> Problem:
     if isinstance(err, DrsTLSError):
         return Problem("TLSError", f"TLS connection to DRS failed: {message}")
     return Problem("InvalidProject", f"DRS rejected the project: {message}")
+
+
+def _seen(answers: dict[str, Any]) -> list[str]:
+    """Ids batch-status told something about (a state, or an error such as not found)."""
+    return [i for i, a in answers.items() if a.status or a.error_code]
+
+
+def _kube_unavailable(err: Exception) -> bool:
+    """A Kubernetes API error worth a quick retry: no connection, or a 429/5xx answer."""
+    if isinstance(err, urllib3.exceptions.HTTPError):
+        return True
+    return isinstance(err, ApiException) and (err.status == 429 or (err.status or 0) >= 500)
 
 
 def _carried_problem(status: dict[str, Any]) -> Problem | None:

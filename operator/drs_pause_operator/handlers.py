@@ -31,6 +31,8 @@ async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
 
 # An event handler keeps kopf stateless on our objects: no finalizers, no progress or diff-base
 # annotations, nothing for GitOps tools to see as drift. All state lives in .status.
+# async on purpose: kopf runs plain functions in a thread pool, and observe() feeds the
+# controller's asyncio work queue, which only the event loop's own thread may touch.
 @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
-def on_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+async def on_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     memo.controller.observe(type, dict(body))

@@ -57,6 +57,8 @@ class KubeApi:
         self._metrics = metrics
         self._component = component
         self._secrets: dict[tuple[str, str], tuple[float, dict[str, str] | SecretUnavailable]] = {}
+        # Reads in progress: a burst of objects sharing a Secret waits for one GET, not one each.
+        self._reading: dict[tuple[str, str], asyncio.Future[dict[str, str]]] = {}
 
     async def _run(self, fn, *args, **kwargs) -> Any:
         loop = asyncio.get_running_loop()
@@ -86,21 +88,15 @@ class KubeApi:
         except ApiException as err:
             if err.status == 404:
                 return None
-            if err.status == 422 and await self._uid_changed(ref):
-                return None  # the uid test failed: another object of the same name
+            if err.status == 422:
+                # The uid test failed (the object was re-created under the same name), or the
+                # status broke the schema (a bug): either way this pass's status is dropped.
+                log.warning("status of %s/%s not written (422): %s", ref.namespace, ref.name,
+                            str(err.body or "")[:500])
+                return None
             raise
         self._metrics.kube_writes.labels("status").inc()
         return body
-
-    async def _uid_changed(self, ref: ObjectRef) -> bool:
-        try:
-            body = await self._run(
-                self._custom.get_namespaced_custom_object,
-                GROUP, VERSION, ref.namespace, PLURAL, ref.name,
-            )
-        except ApiException as err:
-            return err.status == 404
-        return (body.get("metadata") or {}).get("uid") != ref.uid
 
     async def read_secret(self, namespace: str, name: str) -> dict[str, str]:
         """The Secret's raw .data (base64 values), cached for a few seconds."""
@@ -110,6 +106,22 @@ class KubeApi:
             if isinstance(cached[1], SecretUnavailable):
                 raise cached[1]
             return cached[1]
+        key = (namespace, name)
+        reading = self._reading.get(key)
+        if reading is None:
+            # A task of its own: a caller that gives up does not cancel the others' read.
+            reading = asyncio.ensure_future(self._read_secret(namespace, name, now))
+            self._reading[key] = reading
+
+            def done(task: asyncio.Future[dict[str, str]]) -> None:
+                self._reading.pop(key, None)
+                if not task.cancelled():
+                    task.exception()  # retrieved even when every caller gave up
+
+            reading.add_done_callback(done)
+        return await asyncio.shield(reading)
+
+    async def _read_secret(self, namespace: str, name: str, now: float) -> dict[str, str]:
         try:
             secret = await self._run(self._core.read_namespaced_secret, name, namespace)
             result: dict[str, str] | SecretUnavailable = dict(secret.data or {})

@@ -22,6 +22,20 @@ from .settings import Settings, describe
 log = logging.getLogger(__name__)
 
 
+class EventOnlyDiffBase(kopf.AnnotationsDiffBaseStorage):
+    """A diff base that is never built.
+
+    kopf builds the "essence" of every object on every event (a deep copy of the whole body,
+    managedFields and status included) to find changes for change handlers and daemons. This
+    operator has only an event handler, so nothing ever reads it. (bench, cProfile of a restart
+    over 5,000 10-job objects: kopf's event processing took 19.1 s, 12.2 of them in this copy;
+    5.0 s without it.) Use kopf's own storage again before adding a change handler or daemon.
+    """
+
+    def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
+        return kopf.BodyEssence()
+
+
 def configure_kopf(settings: kopf.OperatorSettings) -> None:
     # Our own Events are one per transition; kopf's would be one per handler log line.
     settings.posting.enabled = False
@@ -29,14 +43,28 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
     # handlers only: no finalizers, no annotations).
     settings.persistence.finalizer = f"{GROUP}/finalizer"
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix=GROUP)
-    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(prefix=GROUP)
+    settings.persistence.diffbase_storage = EventOnlyDiffBase(prefix=GROUP)
     # Re-establish watches every 10 minutes: a silently dead TCP stream cannot hide changes
     # for longer than that (kopf issue #585 on long-lived watches behind load balancers).
     settings.watching.server_timeout = 600
     settings.watching.client_timeout = 630
     settings.watching.connect_timeout = 10
-    # The event handler returns at once; an object's kopf worker can go idle quickly.
-    settings.batching.idle_timeout = 5.0
+    # List existing objects 100 at a time at start-up: kopf otherwise reads one LIST of every
+    # object at once (5,000 10-job objects: a 25 MB answer, ~100 MiB parsed) and the process
+    # keeps that high-water mark for good.
+    settings.watching.chunk_size = 100
+    # kopf keeps one worker task per object until it has been idle this long, and the worker
+    # holds the object's last raw body (managedFields and all). The event handler returns at
+    # once, so let workers go after 0.5 s instead of kopf's 5 s: a restart over 5,000 objects
+    # otherwise holds most of their bodies at once. (bench, RSS after a restart over 5,000
+    # 10-job objects: no chunking + 5 s 354 MiB, chunks of 500 + 5 s 238, 500 + 0.5 s 158,
+    # 100 + 0.5 s 142; an operator with no objects: 94.) `settings.batching` is a deprecated
+    # alias of settings.queueing that warns at every start.
+    settings.queueing.idle_timeout = 0.5
+    # No cluster-wide scanning of CRDs and namespaces: the CRD is installed before the operator
+    # starts (discovery finds it) and namespaces are given by exact name, so kopf needs no
+    # cluster-scoped permission at all in namespace-list mode (least privilege, see the chart).
+    settings.scanning.disabled = True
     # Retry transient API errors inside kopf (reconnects) with a short capped backoff.
     settings.networking.error_backoffs = [1, 2, 5, 10]
 
@@ -50,10 +78,18 @@ async def startup(memo: kopf.Memo) -> None:
         metrics.serve(config.metrics_port)
     http = make_http_client(
         ca_bundle=config.ca_bundle,
-        timeouts=Timeouts(read=config.request_timeout, write=min(10.0, config.request_timeout)),
+        timeouts=Timeouts(
+            read=config.request_timeout,
+            write=min(10.0, config.request_timeout),
+            total=config.request_timeout,  # the whole request: a slow drip is cut off too
+        ),
         max_connections=config.max_concurrency,
     )
     memo.metrics = metrics
+    # Threads for Kubernetes writes (the client is synchronous). The API server, not this pool,
+    # paces a burst: status PATCHes of a 10-job object cost it ~12 ms of CPU each, and 1, 4, 10
+    # or 20 client threads all got the same ~60 writes/s on 2 cores (bench). 10 keeps a few in
+    # flight without letting one operator crowd the API server.
     memo.kube = KubeApi(metrics, threads=max(4, config.max_concurrency))
     memo.gateway = DrsGateway(config, metrics, http)
     memo.controller = Controller(config, memo.kube, memo.gateway, metrics)

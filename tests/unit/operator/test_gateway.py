@@ -103,7 +103,8 @@ def test_throttling_has_a_floor_and_recovers_gradually() -> None:
     assert bucket.rate == 1.0  # max_rate / 16, not zero
     clock.now += 2
     bucket._refill(clock())
-    assert bucket.rate == pytest.approx(1.0 + 2 * 1.6)  # 10 % of the full rate per second
+    # gateway.RECOVERY (a share of the full rate) per second
+    assert bucket.rate == pytest.approx(1.0 + 2 * 16 * gateway.RECOVERY)
     clock.now += 60
     bucket._refill(clock())
     assert bucket.rate == 16  # back to the configured rate, never above
