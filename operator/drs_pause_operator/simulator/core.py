@@ -162,29 +162,29 @@ class Simulator:
 
         ``job_error(job_id)`` returns an injected FaultRule for that job, or None.
         """
-        unknown = self._reject_unknown(project_id, [job_id for job_id, _ in jobs])
-        results = []
-        for job_id, mode in jobs:
-            if job_id in unknown:
-                results.append(_failed(job_id, codes.NOT_FOUND))
-                continue
-            injected = job_error(job_id)
-            if injected is not None:
-                results.append(injected.job_error_body(job_id))
-                continue
-            task = self.store.find(project_id, job_id)
-            assert task is not None
-            refusal = self.store.pause_refusal(task)
-            if refusal is not None:
-                results.append(_failed(job_id, refusal))
-                continue
-            self.store.pause(task, mode, self.config.pause_delay_seconds)
-            results.append({"id": job_id, "status": "success"})
-        return results
+        modes = dict(jobs)
+        return self._per_job(
+            project_id, [job_id for job_id, _ in jobs], job_error, self.store.pause_refusal,
+            lambda task: self.store.pause(task, modes[task.id], self.config.pause_delay_seconds),
+        )
 
     def resume(
         self, project_id: str, ids: list[str], job_error: Callable[[str], Any]
     ) -> list[dict[str, Any]]:
+        return self._per_job(
+            project_id, ids, job_error, self.store.resume_refusal, self.store.resume
+        )
+
+    def _per_job(
+        self,
+        project_id: str,
+        ids: list[str],
+        job_error: Callable[[str], Any],
+        refusal: Callable[[Any], str | None],
+        act: Callable[[Any], Any],
+    ) -> list[dict[str, Any]]:
+        """The shared shape of pause and resume: unknown ids reject the whole request, then each
+        job gets an injected error, the state machine's refusal, or the action and success."""
         unknown = self._reject_unknown(project_id, ids)
         results = []
         for job_id in ids:
@@ -197,11 +197,11 @@ class Simulator:
                 continue
             task = self.store.find(project_id, job_id)
             assert task is not None
-            refusal = self.store.resume_refusal(task)
-            if refusal is not None:
-                results.append(_failed(job_id, refusal))
+            refused = refusal(task)
+            if refused is not None:
+                results.append(_failed(job_id, refused))
                 continue
-            self.store.resume(task)
+            act(task)
             results.append({"id": job_id, "status": "success"})
         return results
 
