@@ -31,7 +31,7 @@ demo:
 
 ## Build (or find cached) kube-apiserver, kubectl, etcd and helm.
 controlplane:
-	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m drs_pause_operator.devcluster build >/dev/null
+	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m drs_pause_operator.dev.devcluster build >/dev/null
 
 lint:
 	@venv=$$(scripts/venv.sh) && "$$venv/bin/ruff" check .

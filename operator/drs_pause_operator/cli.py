@@ -11,7 +11,7 @@ from . import __version__
 
 
 def _run_parser(sub: argparse._SubParsersAction) -> None:
-    from . import settings
+    from drs_pause_operator.app import settings
 
     run = sub.add_parser(
         "run",
@@ -55,11 +55,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "simulator":
-        from .simulator.cli import main as simulator_main
+        from drs_pause_operator.dev.simulator.cli import main as simulator_main
 
         return simulator_main(argv[1:])
     if argv and argv[0] == "demo":
-        from .demo import main as demo_main
+        from drs_pause_operator.dev.demo import main as demo_main
 
         return demo_main(argv[1:])
     args = parser.parse_args(argv)
@@ -67,8 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from . import logs, settings
-    from .runner import run_operator
+    from drs_pause_operator.engine.runner import run_operator
+
+    from drs_pause_operator.app import logs, settings
 
     try:
         config = settings.load(args)

@@ -54,10 +54,10 @@ from bench_support import (
     progress,
 )
 
-from drs_pause_operator.devcluster import LocalControlPlane
+from drs_pause_operator.dev.devcluster import LocalControlPlane
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 from drs_pause_operator.drs.auth import AkSkAuth
-from drs_pause_operator.simulator.testing import SimulatorProcess
-from drs_pause_operator.status import PAUSED, JobState, render
+from drs_pause_operator.resource.status import PAUSED, JobState, render
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"

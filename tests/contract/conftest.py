@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 from drs_pause_operator.drs import (
     DrsClient,
     PauseInfo,
@@ -23,7 +24,6 @@ from drs_pause_operator.drs import (
     TokenAuth,
     make_http_client,
 )
-from drs_pause_operator.simulator.testing import RunningSimulator, running_simulator
 
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
 TOKEN = "t0k3n-contract-tests"

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 from drs_pause_operator.drs import (
     AkSkAuth,
     DrsAuthenticationError,
@@ -18,7 +19,6 @@ from drs_pause_operator.drs import (
     TokenAuth,
     TokenCache,
 )
-from drs_pause_operator.simulator.testing import RunningSimulator, running_simulator
 
 from .conftest import PROJECT, job_ids, pause_infos, tasks
 

@@ -7,9 +7,9 @@ from email.utils import format_datetime
 
 import pytest
 
+from drs_pause_operator.dev.simulator.testing import RunningSimulator
 from drs_pause_operator.drs import Timeouts, make_http_client
 from drs_pause_operator.drs.client import NO_RESULT
-from drs_pause_operator.simulator.testing import RunningSimulator
 
 from .conftest import Attempts, Sleeps, job_ids, pause_infos, tasks
 

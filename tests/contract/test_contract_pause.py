@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from drs_pause_operator.dev.simulator.testing import RunningSimulator
 from drs_pause_operator.drs import PauseInfo
-from drs_pause_operator.simulator.testing import RunningSimulator
 
 from .conftest import Attempts, job_ids, pause_infos, tasks
 

@@ -8,6 +8,7 @@ import logging
 import httpx
 import pytest
 
+from drs_pause_operator.dev.simulator.testing import running_simulator
 from drs_pause_operator.drs import (
     AkSkAuth,
     DrsClient,
@@ -17,7 +18,6 @@ from drs_pause_operator.drs import (
     make_http_client,
 )
 from drs_pause_operator.drs.client import LimitedTransport
-from drs_pause_operator.simulator.testing import running_simulator
 
 from .conftest import PROJECT, Attempts, job_ids, pause_infos, tasks
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from drs_pause_operator.dev.simulator.testing import RunningSimulator
 from drs_pause_operator.drs import DrsServerError, is_paused_state
-from drs_pause_operator.simulator.testing import RunningSimulator
 
 from .conftest import Sleeps, job_ids, pause_infos, tasks
 

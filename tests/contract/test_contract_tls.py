@@ -16,6 +16,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from drs_pause_operator.dev.simulator.app import create_app
+from drs_pause_operator.dev.simulator.core import Simulator
+from drs_pause_operator.dev.simulator.state import TaskSeed
 from drs_pause_operator.drs import (
     DrsClient,
     DrsTLSError,
@@ -23,9 +26,6 @@ from drs_pause_operator.drs import (
     TokenAuth,
     make_http_client,
 )
-from drs_pause_operator.simulator.app import create_app
-from drs_pause_operator.simulator.core import Simulator
-from drs_pause_operator.simulator.state import TaskSeed
 
 from .conftest import FAST, PROJECT, job_ids
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from drs_pause_operator.devcluster import LocalControlPlane, ensure_binaries
-from drs_pause_operator.devcluster.existing import ExistingCluster
-from drs_pause_operator.simulator.testing import SimulatorProcess
+from drs_pause_operator.dev.devcluster import LocalControlPlane, ensure_binaries
+from drs_pause_operator.dev.devcluster.existing import ExistingCluster
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "crds"

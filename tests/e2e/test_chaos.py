@@ -26,7 +26,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from drs_pause_operator.simulator.testing import SimulatorProcess
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 from .conftest import TOKEN, operator_args, token_secret
 

@@ -32,8 +32,8 @@ from typing import Any
 import pytest
 import yaml
 
-from drs_pause_operator import settings as op_settings
-from drs_pause_operator.devcluster import ensure_binaries
+from drs_pause_operator.app import settings as op_settings
+from drs_pause_operator.dev.devcluster import ensure_binaries
 
 from .conftest import PROJECT, TOKEN, OperatorProcess, new_job_id
 

@@ -19,7 +19,7 @@ import uuid
 
 import pytest
 
-from drs_pause_operator.devcluster import LocalControlPlane
+from drs_pause_operator.dev.devcluster import LocalControlPlane
 
 from .test_chart import (
     CHART,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from drs_pause_operator.devcluster.build import KUBERNETES_VERSION
+from drs_pause_operator.dev.devcluster.build import KUBERNETES_VERSION
 
 from .conftest import CRD_NAME
 

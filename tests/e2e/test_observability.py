@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import urllib.request
 
-from drs_pause_operator.devcluster import free_port
+from drs_pause_operator.dev.devcluster import free_port
 
 from .conftest import djp, get_status, new_job_id, operator_args, token_secret, wait_for
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import httpx
 import pytest
 
-from drs_pause_operator.devcluster import free_port
-from drs_pause_operator.simulator.testing import SimulatorProcess
+from drs_pause_operator.dev.devcluster import free_port
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 from .conftest import TOKEN, djp, get_status, new_job_id, operator_args, token_secret, wait_for
 

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from drs_pause_operator import logs
-from drs_pause_operator.devcluster import free_port
+from drs_pause_operator.app import logs
+from drs_pause_operator.dev.devcluster import free_port
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 from drs_pause_operator.drs.redact import redact, register_secret
-from drs_pause_operator.simulator.testing import SimulatorProcess
 
 from .conftest import djp, get_status, new_job_id, operator_args, wait_for
 

@@ -9,8 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from drs_pause_operator.devcluster.certs import CertificateAuthority
-from drs_pause_operator.simulator.testing import SimulatorProcess
+from drs_pause_operator.dev.devcluster.certs import CertificateAuthority
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 from .conftest import TOKEN, djp, get_status, new_job_id, token_secret, wait_for
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from drs_pause_operator.reconcile import Policy, expire, next_wakeup
-from drs_pause_operator.status import ACCEPTED, FAILED, JobState
+from drs_pause_operator.resource.reconcile import Policy, expire, next_wakeup
+from drs_pause_operator.resource.status import ACCEPTED, FAILED, JobState
 
 from .conftest import djp, get_status, new_job_id, operator_args, token_secret, wait_for
 

@@ -32,7 +32,7 @@ from huaweicloudsdkdrs.v3 import (
     RetryInfo,
 )
 
-from drs_pause_operator.simulator.testing import RunningSimulator, running_simulator
+from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
 AK, SK = "AKSDKFIDELITY0001", "sk-fidelity-secret"

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from drs_pause_operator.simulator.testing import SimulatorProcess
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 TOKEN = "fuzz-static-token-4c1d"
 FUZZ_MAX_JOBS = 5

@@ -15,7 +15,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from drs_pause_operator.simulator.openapi import openapi_document
+from drs_pause_operator.dev.simulator.openapi import openapi_document
 
 from .conftest import FUZZ_MAX_JOBS, TOKEN
 

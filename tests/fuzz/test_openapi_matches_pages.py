@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from drs_pause_operator.simulator.openapi import DEFAULT_MAX_JOBS, openapi_document
+from drs_pause_operator.dev.simulator.openapi import DEFAULT_MAX_JOBS, openapi_document
 
 from .conftest import FUZZ_MAX_JOBS, TOKEN
 

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from drs_pause_operator.simulator.testing import RunningSimulator, running_simulator
+from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 
 from .helpers import DEFAULT_TASKS, TIMEOUT, TOKEN, Drs
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from drs_pause_operator.simulator.testing import RunningSimulator, running_simulator
+from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 
 from .helpers import JOB_A, JOB_B, JOB_C, PROJECT, TIMEOUT, Drs
 

@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
+from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 from drs_pause_operator.drs.signing import format_sdk_date, sign_request
-from drs_pause_operator.simulator.testing import RunningSimulator, running_simulator
 
 from .helpers import DEFAULT_TASKS, JOB_A, OTHER_PROJECT, PROJECT, TIMEOUT, TOKEN, pause_body
 

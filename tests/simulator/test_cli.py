@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from drs_pause_operator.simulator.cli import SetupError, build_parser, load_jobs, main
-from drs_pause_operator.simulator.testing import SimulatorProcess
+from drs_pause_operator.dev.simulator.cli import SetupError, build_parser, load_jobs, main
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 from .helpers import JOB_A, JOB_B, PROJECT, TOKEN, pause_body
 
@@ -127,7 +127,7 @@ def test_subprocess_serves_and_stops_on_sigterm(tmp_path: Path) -> None:
 
 
 def test_open_mode_says_so() -> None:
-    code = "import sys; from drs_pause_operator.simulator.cli import main; sys.exit(main())"
+    code = "import sys; from drs_pause_operator.dev.simulator.cli import main; sys.exit(main())"
     with subprocess.Popen(
         [sys.executable, "-c", code, "--port", "0"],
         stdout=subprocess.PIPE,

@@ -7,7 +7,7 @@ import time
 import httpx
 import pytest
 
-from drs_pause_operator.simulator.testing import RunningSimulator
+from drs_pause_operator.dev.simulator.testing import RunningSimulator
 
 from .helpers import JOB_A, JOB_B, Drs
 

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drs_pause_operator.simulator.testing import SimulatorProcess
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 from .helpers import JOB_A, JOB_B, PROJECT, TOKEN
 

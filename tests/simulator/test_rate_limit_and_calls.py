@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import httpx
 
+from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 from drs_pause_operator.drs.signing import format_sdk_date, sign_request
-from drs_pause_operator.simulator.testing import RunningSimulator, running_simulator
 
 from .helpers import DEFAULT_TASKS, JOB_A, JOB_B, PROJECT, TIMEOUT, TOKEN, Drs, pause_body
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from drs_pause_operator.simulator.testing import RunningSimulator
+from drs_pause_operator.dev.simulator.testing import RunningSimulator
 
 from .helpers import JOB_A, JOB_B, JOB_C, OTHER_PROJECT, UNKNOWN, Drs
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from drs_pause_operator.simulator.testing import RunningSimulator
+from drs_pause_operator.dev.simulator.testing import RunningSimulator
 
 from .helpers import JOB_A, JOB_B, PROJECT, TOKEN, Drs, pause_body
 

@@ -24,8 +24,8 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
-from drs_pause_operator.devcluster import LocalControlPlane, free_port
-from drs_pause_operator.simulator.testing import SimulatorProcess
+from drs_pause_operator.dev.devcluster import LocalControlPlane, free_port
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"

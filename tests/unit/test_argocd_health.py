@@ -156,7 +156,7 @@ def test_snippet_application_health_check_reports_child_health():
 def _rendered(phases: list[str], problem: tuple[str, str] | None = None, generation: int = 1):
     import datetime as dt
 
-    from drs_pause_operator import status as st
+    from drs_pause_operator.resource import status as st
 
     now = dt.datetime(2026, 11, 28, 10, tzinfo=dt.UTC)
     jobs = [

@@ -13,8 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drs_pause_operator.model import DrsJobPauseSpec, parse_spec
-from drs_pause_operator.reconcile import (
+from drs_pause_operator.resource.reconcile import (
     Policy,
     apply_pause,
     apply_status,
@@ -27,7 +26,8 @@ from drs_pause_operator.reconcile import (
     settle_not_pausable,
     sync,
 )
-from drs_pause_operator.status import JobState, Problem, render
+from drs_pause_operator.resource.spec import DrsJobPauseSpec, parse_spec
+from drs_pause_operator.resource.status import JobState, Problem, render
 
 NOW = dt.datetime(2026, 11, 28, 10, 0, 0, tzinfo=dt.UTC)
 

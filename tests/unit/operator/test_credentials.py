@@ -6,7 +6,8 @@ import base64
 
 import pytest
 
-from drs_pause_operator.credentials import (
+from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.resource.credentials import (
     Credentials,
     SecretRef,
     Target,
@@ -14,8 +15,7 @@ from drs_pause_operator.credentials import (
     decode_secret_data,
     resolve_target,
 )
-from drs_pause_operator.settings import Settings
-from drs_pause_operator.status import Problem
+from drs_pause_operator.resource.status import Problem
 
 from ._sim import J1, spec_of
 

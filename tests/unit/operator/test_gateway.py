@@ -9,13 +9,13 @@ from typing import Any
 import httpx
 import pytest
 
-from drs_pause_operator import gateway
-from drs_pause_operator.credentials import Credentials, SecretRef, Target
+from drs_pause_operator.app.metrics import Metrics
+from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.drs.client import PauseOutcome
 from drs_pause_operator.drs.models import JobStatus, PauseInfo
-from drs_pause_operator.gateway import DrsGateway, TokenBucket, _Batcher
-from drs_pause_operator.metrics import Metrics
-from drs_pause_operator.settings import Settings
+from drs_pause_operator.outbound import gateway
+from drs_pause_operator.outbound.gateway import DrsGateway, TokenBucket, _Batcher
+from drs_pause_operator.resource.credentials import Credentials, SecretRef, Target
 
 from ._sim import J1, J2, J3, J4
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drs_pause_operator.metrics import Metrics, PhaseTally, code_label
+from drs_pause_operator.app.metrics import Metrics, PhaseTally, code_label
 
 
 @pytest.mark.parametrize(
@@ -34,7 +34,7 @@ def test_code_label_refuses_a_trailing_newline() -> None:
 
 
 def test_code_label_caps_the_number_of_distinct_codes(monkeypatch) -> None:
-    from drs_pause_operator import metrics
+    from drs_pause_operator.app import metrics
 
     monkeypatch.setattr(metrics, "_seen_codes", set())
     labels = {code_label(f"DRS.X{i:05d}") for i in range(metrics.MAX_CODE_LABELS + 10)}

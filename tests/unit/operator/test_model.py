@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from drs_pause_operator.model import JOB_ID_RE, SpecError, parse_spec
+from drs_pause_operator.resource.spec import JOB_ID_RE, SpecError, parse_spec
 
 from ._sim import J1, J2
 

@@ -9,7 +9,7 @@ import pytest
 
 from drs_pause_operator.drs.client import PauseOutcome
 from drs_pause_operator.drs.models import JobStatus
-from drs_pause_operator.reconcile import (
+from drs_pause_operator.resource.reconcile import (
     POLL_MAX,
     POLL_MIN,
     Policy,
@@ -24,7 +24,14 @@ from drs_pause_operator.reconcile import (
     settle_not_pausable,
     sync,
 )
-from drs_pause_operator.status import ACCEPTED, FAILED, MAX_MESSAGE, MAX_SHORT, PAUSED, PENDING
+from drs_pause_operator.resource.status import (
+    ACCEPTED,
+    FAILED,
+    MAX_MESSAGE,
+    MAX_SHORT,
+    PAUSED,
+    PENDING,
+)
 
 from ._sim import (
     J1,

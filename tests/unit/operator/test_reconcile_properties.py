@@ -17,8 +17,8 @@ from typing import Any
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from drs_pause_operator.reconcile import Policy, due_checks, due_pauses, sync
-from drs_pause_operator.status import (
+from drs_pause_operator.resource.reconcile import Policy, due_checks, due_pauses, sync
+from drs_pause_operator.resource.status import (
     ACCEPTED,
     FAILED,
     MAX_MESSAGE,
@@ -235,7 +235,7 @@ def test_any_answers_fold_safely_and_pause_only_on_evidence(
 def test_transient_answers_always_wait_at_least_retry_after(
     answers: dict[str, Any], seed: int
 ) -> None:
-    from drs_pause_operator.reconcile import apply_pause
+    from drs_pause_operator.resource.reconcile import apply_pause
 
     jobs = [JobState(job_id=j, pause_mode="target", attempts=1) for j in JOB_IDS]
     out, verify = apply_pause(jobs, answers, NOW, Policy(), random.Random(seed))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from drs_pause_operator.settings import Settings, SettingsError, add_arguments, env_name, load
+from drs_pause_operator.app.settings import Settings, SettingsError, add_arguments, env_name, load
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -238,7 +238,7 @@ def test_the_command_stops_with_exit_code_2_naming_the_setting() -> None:
 
 
 def test_empty_environment_variables_mean_not_set() -> None:
-    from drs_pause_operator.settings import load
+    from drs_pause_operator.app.settings import load
 
     settings = load(None, {"DRS_PAUSE_BATCH_SIZE": "", "DRS_PAUSE_CA_BUNDLE": " ",
                            "DRS_PAUSE_NAMESPACES": ""})

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from drs_pause_operator.status import (
+from drs_pause_operator.resource.status import (
     ACCEPTED,
     FAILED,
     IN_PROGRESS,

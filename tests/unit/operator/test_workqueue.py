@@ -7,7 +7,7 @@ from collections.abc import Hashable
 
 import pytest
 
-from drs_pause_operator.workqueue import WorkQueue
+from drs_pause_operator.engine.workqueue import WorkQueue
 
 
 class Recorder:

@@ -2,7 +2,8 @@
 
 Pure functions: ``resolve_target`` decides from the spec and the settings, and
 ``credentials_from_secret`` turns a Secret's decoded data into credentials. Both report problems
-as :class:`~drs_pause_operator.status.Problem` values whose messages never hold a secret value.
+as :class:`~drs_pause_operator.resource.status.Problem` values whose messages never hold a
+secret value.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Literal
 
-from .model import DrsJobPauseSpec
-from .settings import Settings
-from .status import Problem
+from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.resource.spec import DrsJobPauseSpec
+from drs_pause_operator.resource.status import Problem
 
 CredentialKind = Literal["aksk", "password", "token"]
 

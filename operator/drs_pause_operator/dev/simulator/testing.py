@@ -142,7 +142,7 @@ class SimulatorProcess:
         self._client: httpx.Client | None = None
 
     def command(self) -> list[str]:
-        code = "import sys; from drs_pause_operator.simulator.cli import main; sys.exit(main())"
+        code = "import sys; from drs_pause_operator.dev.simulator.cli import main; sys.exit(main())"
         return [sys.executable, "-c", code, *self.args]
 
     def __enter__(self) -> SimulatorProcess:

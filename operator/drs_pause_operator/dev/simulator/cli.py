@@ -21,7 +21,7 @@ from .config import SimulatorConfig
 from .core import Simulator
 from .state import TaskSeed
 
-log = logging.getLogger("drs_pause_operator.simulator")
+log = logging.getLogger("drs_pause_operator.dev.simulator")
 
 
 class SetupError(Exception):

@@ -21,9 +21,9 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from .drs.retry import MAX_RETRY_AFTER, next_delay
-from .model import DrsJobPauseSpec
-from .status import (
+from drs_pause_operator.drs.retry import MAX_RETRY_AFTER, next_delay
+from drs_pause_operator.resource.spec import DrsJobPauseSpec
+from drs_pause_operator.resource.status import (
     ACCEPTED,
     FAILED,
     MAX_MESSAGE,

@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .devcluster import DevClusterError, LocalControlPlane
+from drs_pause_operator.dev.devcluster import DevClusterError, LocalControlPlane
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"

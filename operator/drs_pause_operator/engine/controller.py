@@ -21,26 +21,26 @@ from typing import Any
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from .credentials import (
+from drs_pause_operator.app.metrics import Metrics, PhaseTally
+from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.drs.errors import (
+    DrsAuthenticationError,
+    DrsError,
+    DrsInvalidProjectError,
+    DrsTLSError,
+)
+from drs_pause_operator.drs.models import PauseInfo
+from drs_pause_operator.drs.redact import REDACTOR, register_secret
+from drs_pause_operator.engine.kube import KubeApi, ObjectRef, SecretUnavailable
+from drs_pause_operator.outbound.gateway import DrsGateway
+from drs_pause_operator.resource.credentials import (
     Credentials,
     Target,
     credentials_from_secret,
     decode_secret_data,
     resolve_target,
 )
-from .drs.errors import (
-    DrsAuthenticationError,
-    DrsError,
-    DrsInvalidProjectError,
-    DrsTLSError,
-)
-from .drs.models import PauseInfo
-from .drs.redact import REDACTOR, register_secret
-from .gateway import DrsGateway
-from .kube import KubeApi, ObjectRef, SecretUnavailable
-from .metrics import Metrics, PhaseTally
-from .model import RETRY_ANNOTATION, DrsJobPauseSpec, SpecError, parse_spec
-from .reconcile import (
+from drs_pause_operator.resource.reconcile import (
     Policy,
     apply_pause,
     apply_status,
@@ -53,8 +53,13 @@ from .reconcile import (
     settle_not_pausable,
     sync,
 )
-from .settings import Settings
-from .status import (
+from drs_pause_operator.resource.spec import (
+    RETRY_ANNOTATION,
+    DrsJobPauseSpec,
+    SpecError,
+    parse_spec,
+)
+from drs_pause_operator.resource.status import (
     ACCEPTED,
     FAILED,
     PAUSED,
@@ -178,7 +183,7 @@ class Controller:
         metrics: Metrics,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
-        from .workqueue import WorkQueue
+        from drs_pause_operator.engine.workqueue import WorkQueue
 
         self.settings = settings
         self.kube = kube

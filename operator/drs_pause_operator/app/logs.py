@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 
-from .drs.redact import RedactingFilter
+from drs_pause_operator.drs.redact import RedactingFilter
 
 
 class JsonFormatter(logging.Formatter):

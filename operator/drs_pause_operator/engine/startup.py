@@ -11,13 +11,13 @@ from typing import Any
 
 import kopf
 
-from .controller import Controller
-from .drs.client import Timeouts, make_http_client
-from .gateway import DrsGateway
-from .kube import KubeApi
-from .metrics import Metrics
-from .model import GROUP
-from .settings import Settings, describe
+from drs_pause_operator.app.metrics import Metrics
+from drs_pause_operator.app.settings import Settings, describe
+from drs_pause_operator.drs.client import Timeouts, make_http_client
+from drs_pause_operator.engine.controller import Controller
+from drs_pause_operator.engine.kube import KubeApi
+from drs_pause_operator.outbound.gateway import DrsGateway
+from drs_pause_operator.resource.spec import GROUP
 
 log = logging.getLogger(__name__)
 

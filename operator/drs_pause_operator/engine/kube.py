@@ -20,8 +20,8 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from .metrics import Metrics
-from .model import GROUP, KIND, PLURAL, VERSION
+from drs_pause_operator.app.metrics import Metrics
+from drs_pause_operator.resource.spec import GROUP, KIND, PLURAL, VERSION
 
 log = logging.getLogger(__name__)
 

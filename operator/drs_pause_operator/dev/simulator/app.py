@@ -36,7 +36,7 @@ from .validation import (
     parse_status,
 )
 
-log = logging.getLogger("drs_pause_operator.simulator")
+log = logging.getLogger("drs_pause_operator.dev.simulator")
 
 SIMULATOR_KEY = web.AppKey("simulator", Simulator)
 # web.RequestKey exists from aiohttp 3.12 on; plain strings work (with a warning) before it.

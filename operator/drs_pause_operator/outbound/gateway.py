@@ -25,13 +25,13 @@ from dataclasses import dataclass
 
 import httpx
 
-from .credentials import Credentials, Target
-from .drs.auth import AkSkAuth, IamPasswordAuth, TokenAuth, TokenCache
-from .drs.client import DrsClient, PauseOutcome
-from .drs.models import JobStatus, PauseInfo
-from .drs.retry import parse_retry_after
-from .metrics import Metrics
-from .settings import Settings
+from drs_pause_operator.app.metrics import Metrics
+from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.drs.auth import AkSkAuth, IamPasswordAuth, TokenAuth, TokenCache
+from drs_pause_operator.drs.client import DrsClient, PauseOutcome
+from drs_pause_operator.drs.models import JobStatus, PauseInfo
+from drs_pause_operator.drs.retry import parse_retry_after
+from drs_pause_operator.resource.credentials import Credentials, Target
 
 log = logging.getLogger(__name__)
 

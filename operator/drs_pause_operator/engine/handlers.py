@@ -6,8 +6,8 @@ from typing import Any
 
 import kopf
 
-from .model import GROUP, PLURAL, VERSION
-from .runtime import configure_kopf, shutdown, startup
+from drs_pause_operator.engine.startup import configure_kopf, shutdown, startup
+from drs_pause_operator.resource.spec import GROUP, PLURAL, VERSION
 
 registry = kopf.OperatorRegistry()
 

@@ -7,8 +7,8 @@ import logging
 
 import kopf
 
-from .handlers import registry
-from .settings import Settings
+from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.engine.handlers import registry
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""``python -m drs_pause_operator.devcluster build|up``: build the binaries, or run a control
+"""``python -m drs_pause_operator.dev.devcluster build|up``: build the binaries, or run a control
 plane until Ctrl-C (prints the kubeconfig path)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from .cluster import LocalControlPlane
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m drs_pause_operator.devcluster")
+    parser = argparse.ArgumentParser(prog="python -m drs_pause_operator.dev.devcluster")
     parser.add_argument("command", choices=["build", "up"])
     args = parser.parse_args(argv)
     try:
