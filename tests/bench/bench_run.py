@@ -249,7 +249,7 @@ class Bench:
         after = op.metrics() or []
         own = metric_sum(after, "drs_pause_kube_writes_total") - own0
         limiter = {
-            "throttled_total": metric_sum(after, "drs_pause_throttled_total"),
+            "throttled_total": metric_sum(after, "drs_pause_requests_total", outcome="throttled"),
             "rate_limit_waits": metric_sum(after, "drs_pause_rate_limit_wait_seconds_count"),
             "rate_limit_wait_seconds": metric_sum(after, "drs_pause_rate_limit_wait_seconds_sum"),
         }

@@ -1,5 +1,9 @@
 """Prometheus metrics, in a registry of their own (tests run several operators in one process).
 
+Every series is named ``drs_pause_<what>[_<unit>][_total]`` without repeating the namespace, and
+each fact is counted once: throttled DRS answers are ``drs_pause_requests_total{outcome=
+"throttled"}``, not a counter of their own. All state lives on the ``Metrics`` instance.
+
 Labels hold only bounded, non-secret values: endpoint names (pause/status/...), outcome labels,
 DRS error codes, phases.
 """
@@ -10,23 +14,28 @@ import re
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from drs_pause_operator import __version__
+
 _CODE_RE = re.compile(r"[A-Z]{2,8}\.[A-Z0-9]{3,8}")
 # DRS documents about 45 codes; a broken or hostile endpoint must not be able to invent
 # unbounded label values, so past this many distinct codes the rest count as 'other'.
 MAX_CODE_LABELS = 64
-_seen_codes: set[str] = set()
 
 
-def code_label(code: str | None) -> str:
-    """DRS error codes as a label; anything unexpected collapses to 'other' (cardinality)."""
+def code_label(code: str | None, seen: set[str] | None = None) -> str:
+    """DRS error codes as a label; anything unexpected collapses to 'other' (cardinality).
+
+    ``seen`` holds the codes already handed out as labels (it grows here); once it holds
+    MAX_CODE_LABELS codes, new ones are 'other'. Without it only the code's shape is checked.
+    """
     if not code:
         return ""
     if not _CODE_RE.fullmatch(code):
         return "other"
-    if code not in _seen_codes:
-        if len(_seen_codes) >= MAX_CODE_LABELS:
+    if seen is not None and code not in seen:
+        if len(seen) >= MAX_CODE_LABELS:
             return "other"
-        _seen_codes.add(code)
+        seen.add(code)
     return code
 
 
@@ -34,15 +43,23 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
+        self._seen_codes: set[str] = set()
+        self.build_info = Gauge(
+            "drs_pause_build_info",
+            "Always 1; the operator's version as a label.",
+            ["version"],
+            registry=r,
+        )
+        self.build_info.labels(__version__).set(1)
         self.requests = Counter(
-            "drs_pause_drs_requests",
-            "HTTP requests to DRS/IAM by API and outcome.",
+            "drs_pause_requests",
+            "HTTP requests to DRS/IAM by API and outcome (outcome=throttled: asked to slow down).",
             ["api", "outcome", "http_status"],
             registry=r,
         )
         self.request_latency = Histogram(
-            "drs_pause_drs_request_duration_seconds",
-            "DRS request latency.",
+            "drs_pause_request_duration_seconds",
+            "DRS/IAM request latency by API.",
             ["api"],
             buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
             registry=r,
@@ -69,7 +86,7 @@ class Metrics:
             registry=r,
         )
         self.batch_size = Histogram(
-            "drs_pause_pause_batch_jobs",
+            "drs_pause_batch_jobs",
             "Jobs per coalesced pause request.",
             buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500),
             registry=r,
@@ -78,11 +95,6 @@ class Metrics:
             "drs_pause_rate_limit_wait_seconds",
             "Time requests waited for the outbound limiter.",
             buckets=(0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30),
-            registry=r,
-        )
-        self.throttled = Counter(
-            "drs_pause_throttled",
-            "DRS answers that asked to slow down (429, DRS.M01503).",
             registry=r,
         )
         self.kube_writes = Counter(
@@ -105,14 +117,16 @@ class Metrics:
     def drs_request(self, api: str, status: int, seconds: float, outcome: str) -> None:
         self.requests.labels(api, outcome, str(status or "")).inc()
         self.request_latency.labels(api).observe(seconds)
-        if outcome == "throttled":
-            self.throttled.inc()
 
     def pause_batch(self, jobs: int) -> None:
         self.batch_size.observe(jobs)
 
+    def code_label(self, code: str | None) -> str:
+        """``code_label`` with this instance's cap on distinct codes."""
+        return code_label(code, self._seen_codes)
+
     def job_result(self, result: str, code: str | None) -> None:
-        self.job_results.labels(result, code_label(code)).inc()
+        self.job_results.labels(result, self.code_label(code)).inc()
 
 
 class PhaseTally:

@@ -1,10 +1,12 @@
-"""Metrics: bounded labels, and gauges that go back to zero when objects go away."""
+"""Metrics: Prometheus names, bounded labels, and gauges that go back to zero when objects go
+away."""
 
 from __future__ import annotations
 
 import pytest
 
-from drs_pause_operator.app.metrics import Metrics, PhaseTally, code_label
+from drs_pause_operator import __version__
+from drs_pause_operator.app.metrics import MAX_CODE_LABELS, Metrics, PhaseTally, code_label
 
 
 @pytest.mark.parametrize(
@@ -33,12 +35,22 @@ def test_code_label_refuses_a_trailing_newline() -> None:
     assert code_label("DRS.M00304\n") == "other"
 
 
-def test_code_label_caps_the_number_of_distinct_codes(monkeypatch) -> None:
-    from drs_pause_operator.app import metrics
+def test_code_label_caps_the_number_of_distinct_codes() -> None:
+    seen: set[str] = set()
+    labels = {code_label(f"DRS.X{i:05d}", seen) for i in range(MAX_CODE_LABELS + 10)}
+    assert len(labels - {"other"}) == MAX_CODE_LABELS and "other" in labels
+    assert code_label("DRS.X00000", seen) == "DRS.X00000"  # a code seen before keeps its label
+    assert len(seen) == MAX_CODE_LABELS
 
-    monkeypatch.setattr(metrics, "_seen_codes", set())
-    labels = {code_label(f"DRS.X{i:05d}") for i in range(metrics.MAX_CODE_LABELS + 10)}
-    assert len(labels - {"other"}) == metrics.MAX_CODE_LABELS and "other" in labels
+
+def test_each_metrics_instance_has_its_own_code_cap() -> None:
+    """No module-level state: a full cap in one operator does not leak into another."""
+    a, b = Metrics(), Metrics()
+    for i in range(MAX_CODE_LABELS + 1):
+        a.job_result("failed", f"DRS.X{i:05d}")
+    assert a.code_label("DRS.M05003") == "other"
+    assert b.code_label("DRS.M05003") == "DRS.M05003"
+    assert code_label("DRS.M05003") == "DRS.M05003"  # without a set: the shape check only
 
 
 def test_job_results_use_the_guarded_label() -> None:
@@ -138,24 +150,70 @@ def test_separate_registries_do_not_collide() -> None:
     )
 
 
-def test_drs_request_counts_throttling() -> None:
+def test_drs_request_counts_throttling_once() -> None:
     m = Metrics()
     m.drs_request("batch-pause-task", 429, 0.1, "throttled")
     m.drs_request("batch-pause-task", 200, 0.2, "ok")
     r = m.registry
-    assert r.get_sample_value("drs_pause_throttled_total") == 1
     assert (
         r.get_sample_value(
-            "drs_pause_drs_requests_total",
+            "drs_pause_requests_total",
+            {"api": "batch-pause-task", "outcome": "throttled", "http_status": "429"},
+        )
+        == 1
+    )
+    assert (
+        r.get_sample_value(
+            "drs_pause_requests_total",
             {"api": "batch-pause-task", "outcome": "ok", "http_status": "200"},
         )
         == 1
     )
+    assert (
+        r.get_sample_value("drs_pause_request_duration_seconds_count", {"api": "batch-pause-task"})
+        == 2
+    )
     m.drs_request("batch-status", 0, 0.0, "network")  # no HTTP status: an empty label
     assert (
         r.get_sample_value(
-            "drs_pause_drs_requests_total",
+            "drs_pause_requests_total",
             {"api": "batch-status", "outcome": "network", "http_status": ""},
         )
         == 1
     )
+
+
+def test_build_info() -> None:
+    r = Metrics().registry
+    assert r.get_sample_value("drs_pause_build_info", {"version": __version__}) == 1
+
+
+# Every series the operator exports, by name and type. A change here renames a series on
+# dashboards and alerts: note it in the README's Changelog.
+EXPECTED_SERIES = {
+    "drs_pause_build_info": "gauge",
+    "drs_pause_requests": "counter",
+    "drs_pause_request_duration_seconds": "histogram",
+    "drs_pause_job_results": "counter",
+    "drs_pause_job_retries": "counter",
+    "drs_pause_jobs": "gauge",
+    "drs_pause_objects": "gauge",
+    "drs_pause_stalled_objects": "gauge",
+    "drs_pause_reconcile_duration_seconds": "histogram",
+    "drs_pause_batch_jobs": "histogram",
+    "drs_pause_rate_limit_wait_seconds": "histogram",
+    "drs_pause_kube_writes": "counter",
+}
+
+
+def test_the_exported_series_follow_prometheus_naming() -> None:
+    m = Metrics()
+    families = {f.name: f.type for f in m.registry.collect()}
+    assert families == EXPECTED_SERIES
+    for name in families:
+        assert name.startswith("drs_pause_")
+        rest = name.removeprefix("drs_pause_")
+        # No stutter: the namespace is not repeated (drs_pause_drs_..., drs_pause_pause_...).
+        assert not rest.startswith(("drs_", "pause_")), name
+    # One fact, one series: throttling is an outcome label of the request counter.
+    assert not [n for n in families if "throttled" in n]
