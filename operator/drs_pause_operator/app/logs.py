@@ -6,14 +6,20 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from datetime import UTC, datetime
 
 from drs_pause_operator.drs.redact import RedactingFilter
+
+
+def rfc3339_utc(created: float) -> str:
+    """A record's time as RFC 3339 in UTC with milliseconds: 2026-11-30T04:08:00.123Z."""
+    return datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": rfc3339_utc(record.created),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
