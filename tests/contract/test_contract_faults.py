@@ -9,7 +9,7 @@ import pytest
 
 from drs_pause_operator.dev.simulator.testing import RunningSimulator
 from drs_pause_operator.drs import Timeouts, make_http_client
-from drs_pause_operator.drs.client import NO_RESULT
+from drs_pause_operator.drs.outcomes import NO_RESULT
 
 from .conftest import Attempts, Sleeps, job_ids, pause_infos, tasks
 

@@ -17,7 +17,7 @@ from drs_pause_operator.drs import (
     TokenAuth,
     make_http_client,
 )
-from drs_pause_operator.drs.client import LimitedTransport
+from drs_pause_operator.drs.transport import LimitedTransport
 
 from .conftest import PROJECT, Attempts, job_ids, pause_infos, tasks
 

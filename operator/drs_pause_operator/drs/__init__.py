@@ -1,5 +1,10 @@
 """Outbound DRS client: models, errors, authentication and the HTTP client.
 
+Modules, bottom up: ``models`` (request and response shapes), ``errors`` (the exception tree),
+``parsing`` (bodies into models), ``retry`` (what is transient, and how long to wait),
+``redact``, ``signing`` and ``auth`` (how credentials become request headers), ``transport``
+(the shared HTTP client), ``outcomes`` (one result per job) and ``client`` (the calls).
+
 Usable without Kubernetes::
 
     http = make_http_client(timeouts=Timeouts(read=30))
@@ -9,13 +14,7 @@ Usable without Kubernetes::
 """
 
 from drs_pause_operator.drs.auth import AkSkAuth, IamPasswordAuth, TokenAuth, TokenCache
-from drs_pause_operator.drs.client import (
-    DrsClient,
-    PauseOutcome,
-    Timeouts,
-    make_http_client,
-    make_ssl_context,
-)
+from drs_pause_operator.drs.client import DrsClient
 from drs_pause_operator.drs.errors import (
     DrsAuthenticationError,
     DrsError,
@@ -30,7 +29,9 @@ from drs_pause_operator.drs.errors import (
     make_response_error,
 )
 from drs_pause_operator.drs.models import JobStatus, PauseInfo, is_paused_state
+from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.drs.redact import RedactingFilter, Redactor, redact
+from drs_pause_operator.drs.transport import Timeouts, make_http_client, make_ssl_context
 
 __all__ = [
     "AkSkAuth",

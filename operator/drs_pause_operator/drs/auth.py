@@ -7,7 +7,9 @@
   APIGW.0307), then retries that request once.
 - :class:`AkSkAuth`: SDK-HMAC-SHA256 request signing, sending the headers the Huawei SDK sends.
 
-Every class registers its secrets with :data:`drs.redact.REDACTOR` and hides them in ``repr``.
+A Secret's keys pick the class through :func:`auth_for` (:data:`KEY_SETS` lists them in order
+of preference). Every class registers its secrets with :data:`drs.redact.REDACTOR` and hides
+them in ``repr``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import hashlib
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -30,7 +32,8 @@ from drs_pause_operator.drs.errors import (
     make_response_error,
     transport_error,
 )
-from drs_pause_operator.drs.models import IamTokenBody, error_fields, parse_json
+from drs_pause_operator.drs.models import IamTokenBody, error_fields
+from drs_pause_operator.drs.parsing import parse_json
 from drs_pause_operator.drs.redact import REDACTOR, RedactingFilter, register_secret
 from drs_pause_operator.drs.retry import TOKEN_EXPIRED_CODES
 
@@ -41,6 +44,7 @@ __all__ = [
     "TokenAuth",
     "TokenCache",
     "TokenKey",
+    "auth_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -392,3 +396,47 @@ class AkSkAuth(httpx.Auth):
             f"AkSkAuth(access_key={_hint(self._ak)!r}, secret_key=<redacted>{token}, "
             f"project_id={self._project_id!r})"
         )
+
+
+#: The key sets of a credentials Secret, in order of preference: (kind, required, optional).
+KEY_SETS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("aksk", ("accessKey", "secretKey"), ("securityToken",)),
+    ("password", ("username", "password", "domainName"), ("iamEndpoint",)),
+    ("token", ("token",), ()),
+)
+
+
+def auth_for(
+    kind: str,
+    values: Mapping[str, str],
+    project_id: str,
+    *,
+    iam_endpoint: str,
+    cache: TokenCache,
+    http: httpx.AsyncClient,
+) -> httpx.Auth:
+    """The auth of one credential set, from the keys of :data:`KEY_SETS` (``kind`` names which).
+
+    ``iam_endpoint`` is used for password logins unless the values carry their own
+    ``iamEndpoint``; ``cache`` and ``http`` are shared by every password login of the process.
+    """
+    if kind == "aksk":
+        return AkSkAuth(
+            values["accessKey"],
+            values["secretKey"],
+            project_id,
+            security_token=values.get("securityToken"),
+        )
+    if kind == "password":
+        return IamPasswordAuth(
+            values.get("iamEndpoint") or iam_endpoint,
+            values["username"],
+            values["password"],
+            values["domainName"],
+            project_id,
+            cache=cache,
+            http=http,
+        )
+    if kind == "token":
+        return TokenAuth(values["token"])
+    raise ValueError(f"unknown credentials kind {kind!r}")

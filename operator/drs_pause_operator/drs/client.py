@@ -1,8 +1,8 @@
 """The DRS API client: pause, resume and batch-status over a shared ``httpx.AsyncClient``.
 
-One :func:`make_http_client` per process (one connection pool, per-phase timeouts, TLS
-verification, a response size limit); one cheap :class:`DrsClient` per (endpoint, project,
-credentials) on top of it.
+One cheap :class:`DrsClient` per (endpoint, project, credentials), on top of the shared HTTP
+client of :mod:`drs_pause_operator.drs.transport`; outcomes are built in
+:mod:`drs_pause_operator.drs.outcomes`.
 
 Guarantees of :meth:`DrsClient.pause` (and :meth:`DrsClient.resume`):
 
@@ -22,19 +22,16 @@ import asyncio
 import json
 import logging
 import random
-import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
 from pydantic import BaseModel
 
-from drs_pause_operator import __version__
 from drs_pause_operator.drs.errors import (
     DrsAuthenticationError,
     DrsError,
@@ -63,244 +60,29 @@ from drs_pause_operator.drs.models import (
     PauseJobResp,
     RetryInfo,
     error_fields,
-    is_paused_state,
-    load_json,
-    parse_json,
 )
-from drs_pause_operator.drs.redact import REDACTOR, RedactingFilter
-from drs_pause_operator.drs.retry import (
-    code_is_transient,
-    is_transient,
-    next_delay,
-    parse_retry_after,
+from drs_pause_operator.drs.outcomes import (
+    NO_RESULT,
+    PauseOutcome,
+    error_body,
+    error_outcome,
+    result_outcome,
 )
+from drs_pause_operator.drs.parsing import load_json, parse_json
+from drs_pause_operator.drs.redact import RedactingFilter
+from drs_pause_operator.drs.retry import next_delay, parse_retry_after
+from drs_pause_operator.drs.transport import DEFAULT_MAX_RESPONSE_BYTES
 
-__all__ = [
-    "DEFAULT_MAX_RESPONSE_BYTES",
-    "DrsClient",
-    "OnAttempt",
-    "PauseOutcome",
-    "Timeouts",
-    "is_paused_state",
-    "make_http_client",
-    "make_ssl_context",
-]
+__all__ = ["DrsClient", "OnAttempt", "PauseOutcome"]
 
 log = logging.getLogger(__name__)
 log.addFilter(RedactingFilter())
-
-DEFAULT_MAX_RESPONSE_BYTES = 4 * 1024 * 1024
-USER_AGENT = f"drs-pause-operator/{__version__}"
-NO_RESULT = "no result for this job in the response"
 
 #: on_attempt(endpoint name, HTTP status or 0, seconds, outcome label)
 OnAttempt = Callable[[str, int, float, str], None]
 
 #: Errors about the whole configuration: raised, never turned into per-job outcomes.
 FATAL_ERRORS = (DrsAuthenticationError, DrsTLSError, DrsInvalidProjectError)
-
-
-# --- the shared HTTP client -----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Timeouts:
-    """Timeouts in seconds, one per phase of a request."""
-
-    connect: float = 5.0  # TCP connect plus TLS handshake
-    read: float = 30.0  # longest wait for the next bytes of the answer
-    write: float = 10.0  # longest wait to send the next bytes of the request
-    pool: float = 10.0  # longest wait for a free connection of the shared pool
-    # Longest time for one whole request, from sending it to the last byte of the answer: the
-    # per-phase timeouts alone let a server that drips a byte now and then hold a request for
-    # ever. None = connect + write + read.
-    total: float | None = None
-
-    def as_httpx(self) -> httpx.Timeout:
-        return httpx.Timeout(connect=self.connect, read=self.read, write=self.write, pool=self.pool)
-
-    @property
-    def deadline(self) -> float:
-        return self.total if self.total is not None else self.connect + self.write + self.read
-
-
-def make_ssl_context(*, ca_bundle: str | None = None, verify: bool = True) -> ssl.SSLContext:
-    """TLS settings: the system trust store, or only ``ca_bundle`` when given.
-
-    ``verify=False`` switches verification off (for experiments only; it logs a warning).
-    Raises ValueError naming the file when the CA bundle cannot be loaded.
-    """
-    if not verify:
-        log.warning("TLS certificate verification is switched off")
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-        return context
-    if ca_bundle:
-        try:
-            return ssl.create_default_context(cafile=ca_bundle)
-        except (OSError, ssl.SSLError) as err:
-            raise ValueError(f"cannot load CA bundle {ca_bundle!r}: {err}") from err
-    context = ssl.create_default_context()
-    paths = ssl.get_default_verify_paths()
-    has_system_store = any(p and Path(p).exists() for p in (paths.cafile, paths.capath))
-    if not has_system_store:  # slim images without ca-certificates: fall back to certifi
-        try:
-            import certifi
-
-            context.load_verify_locations(cafile=certifi.where())
-        except ImportError:
-            pass
-    return context
-
-
-def _too_slow(request: httpx.Request, seconds: float | None) -> httpx.ReadTimeout:
-    return httpx.ReadTimeout(
-        f"no complete answer from {request.url} within {seconds:g}s", request=request
-    )
-
-
-class _LimitedStream(httpx.AsyncByteStream):
-    def __init__(
-        self,
-        inner: httpx.AsyncByteStream,
-        limit: int,
-        url: httpx.URL,
-        ends: float | None = None,
-        request: httpx.Request | None = None,
-        seconds: float | None = None,
-    ) -> None:
-        self._inner = inner
-        self._limit = limit
-        self._url = url
-        self._ends = ends  # event loop time by which the whole answer must be in
-        self._request = request
-        self._seconds = seconds
-
-    async def __aiter__(self):  # type: ignore[override]
-        seen = 0
-        chunks = self._inner.__aiter__()
-        while True:
-            try:
-                async with asyncio.timeout_at(self._ends):
-                    chunk = await chunks.__anext__()
-            except StopAsyncIteration:
-                return
-            except TimeoutError:
-                assert self._request is not None
-                raise _too_slow(self._request, self._seconds) from None
-            seen += len(chunk)
-            if seen > self._limit:
-                raise ResponseTooLargeError(
-                    f"response from {self._url} exceeds {self._limit} bytes; not read further"
-                )
-            yield chunk
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-class LimitedTransport(httpx.AsyncBaseTransport):
-    """Refuses response bodies larger than ``limit`` bytes while they stream in, so neither the
-    client nor an auth flow can be made to hold an oversized body in memory; and, with
-    ``deadline``, answers that take longer than that many seconds in all (``httpx.ReadTimeout``).
-    """
-
-    def __init__(
-        self, inner: httpx.AsyncBaseTransport, limit: int, deadline: float | None = None
-    ) -> None:
-        self._inner = inner
-        self._limit = limit
-        self._deadline = deadline
-
-    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        ends = None
-        if self._deadline is not None:
-            ends = asyncio.get_running_loop().time() + self._deadline
-        try:
-            async with asyncio.timeout_at(ends):
-                response = await self._inner.handle_async_request(request)
-        except TimeoutError:
-            raise _too_slow(request, self._deadline) from None
-        length = response.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > self._limit:
-            await response.aclose()
-            raise ResponseTooLargeError(
-                f"response from {request.url} announces {length} bytes, over the"
-                f" {self._limit} byte limit",
-                status_code=response.status_code,
-                request_id=response.headers.get("X-Request-Id"),
-            )
-        if isinstance(response.stream, httpx.AsyncByteStream):
-            response.stream = _LimitedStream(
-                response.stream, self._limit, request.url, ends, request, self._deadline
-            )
-        return response
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-
-def make_http_client(
-    *,
-    ca_bundle: str | None = None,
-    verify: bool = True,
-    timeouts: Timeouts | None = None,
-    max_connections: int = 10,
-    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-    proxy: str | None = None,
-) -> httpx.AsyncClient:
-    """The process-wide HTTP client: one connection pool for DRS and IAM calls.
-
-    The caller owns it (``await client.aclose()`` at shutdown). Environment proxies and
-    certificate variables are ignored on purpose: pass ``proxy`` / ``ca_bundle`` explicitly.
-    """
-    if max_connections < 1:
-        raise ValueError("max_connections must be at least 1")
-    transport = httpx.AsyncHTTPTransport(
-        verify=make_ssl_context(ca_bundle=ca_bundle, verify=verify),
-        limits=httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        ),
-        proxy=proxy,
-        retries=0,  # retries are a policy decision made by DrsClient, never silently below it
-    )
-    timeouts = timeouts or Timeouts()
-    return httpx.AsyncClient(
-        transport=LimitedTransport(transport, max_response_bytes, timeouts.deadline),
-        timeout=timeouts.as_httpx(),
-        headers={"User-Agent": USER_AGENT},
-        follow_redirects=False,
-        trust_env=False,
-    )
-
-
-# --- outcomes ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PauseOutcome:
-    """What became of one job in one :meth:`DrsClient.pause` (or ``resume``) call."""
-
-    job_id: str
-    #: The ``status`` the API gave for this job ("success", "failed"); None when it never did.
-    api_status: str | None
-    error_code: str | None = None
-    error_message: str | None = None
-    #: ``X-Request-Id`` of the response that decided this outcome.
-    request_id: str | None = None
-    #: HTTP status of that response; None when no response came (network, timeout).
-    http_status: int | None = None
-    #: Whether trying this job again later may succeed (False for successes).
-    transient: bool = False
-    #: Minimum seconds before trying again, when known (Retry-After or the pending backoff).
-    retry_after: float | None = None
-    #: HTTP attempts that carried this job during this call.
-    attempts: int = 0
-
-    @property
-    def succeeded(self) -> bool:
-        return (self.api_status or "").strip().lower() == "success"
 
 
 # --- the client -------------------------------------------------------------------------------
@@ -491,7 +273,7 @@ class DrsClient:
         assert err is not None
         if err.transient:
             return {
-                item.job_id: _error_outcome(item.job_id, err, attempts, retry_after=tried.delay)
+                item.job_id: error_outcome(item.job_id, err, attempts, retry_after=tried.delay)
                 for item in items
             }
         return await self._split_rejected(op, items, err, attempts)
@@ -519,7 +301,7 @@ class DrsClient:
                     attempts=attempts,
                 )
                 continue
-            out[item.job_id] = _result_outcome(
+            out[item.job_id] = result_outcome(
                 result,
                 http_status=answer.status,
                 request_id=answer.request_id,
@@ -540,7 +322,7 @@ class DrsClient:
             if result.id in wanted and result.id not in named:
                 named[result.id] = result
         out = {
-            job_id: _result_outcome(
+            job_id: result_outcome(
                 result,
                 http_status=err.status_code,
                 request_id=err.request_id,
@@ -559,7 +341,7 @@ class DrsClient:
             )
             out.update(await self._run_group(op, rest, attempts))
         elif len(rest) == 1 or not _splittable(err):
-            out.update({item.job_id: _error_outcome(item.job_id, err, attempts) for item in rest})
+            out.update({item.job_id: error_outcome(item.job_id, err, attempts) for item in rest})
         else:
             half = len(rest) // 2
             log.debug(
@@ -746,7 +528,7 @@ class DrsClient:
                     message,
                     request_id=request_id,
                     retry_after=retry_after,
-                    body=_error_body(data),
+                    body=error_body(data),
                     what=f"POST {name}",
                 )
             body = parse_json(model, data, what=f"{name} response")
@@ -764,7 +546,7 @@ class DrsClient:
             message,
             request_id=request_id,
             retry_after=retry_after,
-            body=_error_body(data),
+            body=error_body(data),
             what=f"POST {name}",
         )
 
@@ -779,75 +561,3 @@ class DrsClient:
 
 def _retry_after(response: httpx.Response) -> float | None:
     return parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
-
-
-def _error_body(data: Any) -> ErrorBody | None:
-    if not isinstance(data, dict):
-        return None
-    try:
-        return ErrorBody.model_validate(data)
-    except ValueError:  # odd per-job results: keep the top-level code at least
-        code, message = error_fields(data)
-        return ErrorBody(error_code=code, error_msg=message)
-
-
-def _result_outcome(
-    result: PauseJobResp,
-    *,
-    http_status: int | None,
-    request_id: str | None,
-    retry_after: float | None,
-    attempts: int,
-    fallback: DrsError | None = None,
-) -> PauseOutcome:
-    """The outcome of one job from its ``results[]`` entry (``fallback``: the error of the
-    response the entry came in, for what the entry leaves out)."""
-    job_id = result.id or ""
-    if (result.status or "").strip().lower() == "success":
-        return PauseOutcome(
-            job_id=job_id,
-            api_status=result.status,
-            request_id=request_id,
-            http_status=http_status,
-            attempts=attempts,
-        )
-    code = result.error_code
-    message = result.error_msg
-    if fallback is not None and (not code or code == fallback.error_code):
-        code, message = fallback.error_code, message or fallback.error_msg
-    # In a 2xx, a per-job failure is transient only by its code; in a rejection, by both.
-    if fallback is None:
-        transient = bool(code_is_transient(code))
-    else:
-        transient = is_transient(http_status, code)
-    return PauseOutcome(
-        job_id=job_id,
-        api_status=result.status,
-        error_code=code,
-        error_message=REDACTOR(message) if message else None,
-        request_id=request_id,
-        http_status=http_status,
-        transient=transient,
-        retry_after=retry_after if transient else None,
-        attempts=attempts,
-    )
-
-
-def _error_outcome(
-    job_id: str, err: DrsError, attempts: int, *, retry_after: float | None = None
-) -> PauseOutcome:
-    """The outcome of a job whose request failed as a whole."""
-    message = err.error_msg or str(err)
-    return PauseOutcome(
-        job_id=job_id,
-        api_status=None,
-        error_code=err.error_code,
-        error_message=message,
-        request_id=err.request_id,
-        http_status=err.status_code,
-        transient=err.transient,
-        retry_after=(retry_after if retry_after is not None else err.retry_after)
-        if err.transient
-        else None,
-        attempts=attempts,
-    )

@@ -1,20 +1,17 @@
 """Pydantic models of the DRS API pages the operator uses (and of IAM's token API).
 
 Response models ignore unknown fields and accept results in any order; request models are
-strict. :func:`parse_json` turns a body into a model or raises :class:`DrsProtocolError`.
+strict (``parsing.parse_json`` turns a body into one of them).
 Field names follow the API (``error_msg`` on pause/retry results, ``error_message`` on
 batch-status results).
 """
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
-from drs_pause_operator.drs.errors import DrsProtocolError
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "PAUSED_STATES",
@@ -36,7 +33,6 @@ __all__ = [
     "PauseMode",
     "RetryInfo",
     "is_paused_state",
-    "parse_json",
 ]
 
 PauseMode = Literal["target", "all"]
@@ -193,32 +189,3 @@ class IamToken(_Response):
 
 class IamTokenBody(_Response):
     token: IamToken
-
-
-# --- parsing ------------------------------------------------------------------------------
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def load_json(content: bytes, *, what: str) -> Any:
-    """Decode a JSON body; DrsProtocolError when it is not JSON."""
-    if not content.strip():
-        raise DrsProtocolError(f"{what}: empty response body")
-    try:
-        return json.loads(content)
-    except json.JSONDecodeError as err:
-        raise DrsProtocolError(f"{what}: response body is not JSON ({err.msg})") from err
-    except UnicodeDecodeError as err:
-        raise DrsProtocolError(f"{what}: response body is not UTF-8 JSON") from err
-
-
-def parse_json(model: type[M], content: bytes | Any, *, what: str = "DRS response") -> M:
-    """Parse raw bytes (or already decoded JSON) into ``model``; DrsProtocolError otherwise."""
-    data = load_json(content, what=what) if isinstance(content, bytes | bytearray) else content
-    if not isinstance(data, dict):
-        raise DrsProtocolError(f"{what}: expected a JSON object, got {type(data).__name__}")
-    try:
-        return model.model_validate(data)
-    except ValidationError as err:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "<body>" for e in err.errors())
-        raise DrsProtocolError(f"{what}: unexpected body shape ({fields})") from err

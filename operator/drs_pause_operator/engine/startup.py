@@ -13,7 +13,7 @@ import kopf
 
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings, describe
-from drs_pause_operator.drs.client import Timeouts, make_http_client
+from drs_pause_operator.drs.transport import Timeouts, make_http_client
 from drs_pause_operator.engine.controller import Controller
 from drs_pause_operator.engine.kube import KubeApi
 from drs_pause_operator.outbound.gateway import DrsGateway

@@ -1,9 +1,12 @@
-"""Which endpoint and which credentials an object uses (API.md 3.1 and 3.3).
+"""Which endpoint and which credentials an object uses (docs/reference.md, "Credentials" and
+"Endpoint safety").
 
-Pure functions: ``resolve_target`` decides from the spec and the settings, and
-``credentials_from_secret`` turns a Secret's decoded data into credentials. Both report problems
-as :class:`~drs_pause_operator.resource.status.Problem` values whose messages never hold a
-secret value.
+The path from a Secret to an auth header, in two steps: here, pure functions -
+``resolve_target`` decides from the spec and the settings, and ``credentials_from_secret``
+turns a Secret's decoded data into :class:`Credentials` - and then
+:func:`drs_pause_operator.drs.auth.auth_for`, which turns those into an ``httpx.Auth``. The
+functions here report problems as :class:`~drs_pause_operator.resource.status.Problem` values
+whose messages never hold a secret value.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.drs.auth import KEY_SETS
 from drs_pause_operator.resource.spec import DrsJobPauseSpec
 from drs_pause_operator.resource.status import Problem
 
@@ -107,18 +111,11 @@ def decode_secret_data(data: dict[str, str] | None) -> dict[str, str]:
     return out
 
 
-_KEY_SETS: tuple[tuple[CredentialKind, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("aksk", ("accessKey", "secretKey"), ("securityToken",)),
-    ("password", ("username", "password", "domainName"), ("iamEndpoint",)),
-    ("token", ("token",), ()),
-)
-
-
 def credentials_from_secret(
     data: dict[str, str], secret: SecretRef, settings: Settings
 ) -> Credentials | Problem:
-    """Pick the first complete key set, in API.md's order of preference."""
-    for kind, required, optional in _KEY_SETS:
+    """Pick the first complete key set, in the order of preference of ``KEY_SETS``."""
+    for kind, required, optional in KEY_SETS:
         if all(data.get(k) for k in required):
             values = {k: data[k] for k in (*required, *optional) if data.get(k)}
             iam = values.get("iamEndpoint")
@@ -127,7 +124,7 @@ def credentials_from_secret(
             digest = hashlib.sha256(
                 "\0".join(f"{k}={values[k]}" for k in sorted(values)).encode()
             ).hexdigest()
-            return Credentials(kind=kind, values=values, fingerprint=digest)
+            return Credentials(kind=kind, values=values, fingerprint=digest)  # type: ignore[arg-type]
     present = ", ".join(sorted(data)) or "none"
     return Problem(
         "CredentialsInvalid",

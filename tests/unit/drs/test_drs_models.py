@@ -22,8 +22,8 @@ from drs_pause_operator.drs.models import (
     RetryInfo,
     error_fields,
     is_paused_state,
-    parse_json,
 )
+from drs_pause_operator.drs.parsing import parse_json
 
 JOB_A = "8d0e8e36-a618-490d-8a46-8c61ac9jb502"
 JOB_B = "11111111-2222-3333-4444-555555555555"

@@ -11,10 +11,11 @@ import pytest
 
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings
-from drs_pause_operator.drs.client import PauseOutcome
 from drs_pause_operator.drs.models import JobStatus, PauseInfo
-from drs_pause_operator.outbound import gateway
-from drs_pause_operator.outbound.gateway import DrsGateway, TokenBucket, _Batcher
+from drs_pause_operator.drs.outcomes import PauseOutcome
+from drs_pause_operator.outbound import ratelimit
+from drs_pause_operator.outbound.gateway import DrsGateway, _Batcher
+from drs_pause_operator.outbound.ratelimit import TokenBucket
 from drs_pause_operator.resource.credentials import Credentials, SecretRef, Target
 
 from ._sim import J1, J2, J3, J4
@@ -50,7 +51,7 @@ class _AsyncioWithSleep:
 @pytest.fixture
 def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     ft = FakeTime()
-    monkeypatch.setattr(gateway, "asyncio", _AsyncioWithSleep(ft.sleep))
+    monkeypatch.setattr(ratelimit, "asyncio", _AsyncioWithSleep(ft.sleep))
     return ft
 
 
@@ -103,8 +104,8 @@ def test_throttling_has_a_floor_and_recovers_gradually() -> None:
     assert bucket.rate == 1.0  # max_rate / 16, not zero
     clock.now += 2
     bucket._refill(clock())
-    # gateway.RECOVERY (a share of the full rate) per second
-    assert bucket.rate == pytest.approx(1.0 + 2 * 16 * gateway.RECOVERY)
+    # ratelimit.RECOVERY (a share of the full rate) per second
+    assert bucket.rate == pytest.approx(1.0 + 2 * 16 * ratelimit.RECOVERY)
     clock.now += 60
     bucket._refill(clock())
     assert bucket.rate == 16  # back to the configured rate, never above

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from drs_pause_operator.drs.client import PauseOutcome
 from drs_pause_operator.drs.models import JobStatus
+from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.resource.reconcile import (
     POLL_MAX,
     POLL_MIN,
