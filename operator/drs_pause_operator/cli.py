@@ -26,18 +26,12 @@ def _run_parser(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="kopf liveness endpoint, e.g. http://0.0.0.0:8080/healthz",
     )
-    mode = kopf_opts.add_mutually_exclusive_group()
-    mode.add_argument(
-        "--standalone",
-        action="store_true",
-        default=True,
-        help="No peering: one replica (the default).",
-    )
-    mode.add_argument(
+    kopf_opts.add_argument(
         "--peering",
         metavar="NAME",
         default=None,
-        help="kopf peering object name, for several replicas (needs kopf's peering CRDs).",
+        help="kopf peering object name, for several replicas (needs kopf's peering CRDs). "
+        "Without it kopf runs standalone: one replica.",
     )
 
 
@@ -67,9 +61,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from drs_pause_operator.engine.runner import run_operator
-
     from drs_pause_operator.app import logs, settings
+    from drs_pause_operator.engine.runner import run_operator
 
     try:
         config = settings.load(args)

@@ -452,7 +452,7 @@ def test_every_operator_setting_is_a_chart_value_the_operator_accepts(tmp_path):
     env = container_env(docs)
     expected = {op_settings.env_name(f) for f in op_settings.Settings.model_fields}
     assert {k for k in env if k.startswith("DRS_PAUSE_")} == expected, (
-        "every Settings field (API.md 3.2) must be reachable from values.yaml"
+        "every Settings field must be reachable from values.yaml"
     )
     assert env["DRS_PAUSE_CA_BUNDLE"] == "/etc/drs-pause-operator/ca/bundle.pem"
     mounts = {m["name"]: m["mountPath"] for m in container(docs)["volumeMounts"]}
@@ -489,7 +489,7 @@ def test_deployment_shape_probes_and_security():
     assert deploy["spec"]["replicas"] == 1
     assert deploy["spec"]["strategy"] == {"type": "Recreate"}
     assert c["image"] == "ghcr.io/cloudops-dev/drs-pause-operator:0.1.0"
-    assert c["args"] == ["run", "--liveness", "http://0.0.0.0:8080/healthz", "--standalone"]
+    assert c["args"] == ["run", "--liveness", "http://0.0.0.0:8080/healthz"]  # no --peering
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     assert ports == {"liveness": 8080, "metrics": 9090}
     for probe in ("livenessProbe", "readinessProbe"):

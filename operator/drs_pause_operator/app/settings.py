@@ -1,7 +1,8 @@
 """The operator's configuration: every knob named once, from flags or environment variables.
 
-Flags win over environment variables, which win over defaults (API.md section 3.2). Invalid
-values stop the operator at start with a message naming the setting.
+Flags win over environment variables (``DRS_PAUSE_<FIELD>``), which win over defaults; an empty
+variable counts as unset. Invalid values stop the operator at start with a message naming the
+flag or variable they came from. The settings are listed in docs/reference.md.
 """
 
 from __future__ import annotations
@@ -10,10 +11,25 @@ import argparse
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 ENV_PREFIX = "DRS_PAUSE_"
 
@@ -133,7 +149,7 @@ class Settings(BaseModel):
         return re.fullmatch(pattern, endpoint.rstrip("/")) is not None
 
 
-# flag -> (field, environment variable, help). The order is the order of `run --help`.
+# flag -> (field, help). The order is the order of `run --help`.
 _OPTIONS: dict[str, tuple[str, str]] = {
     "--default-credentials-secret": ("default_credentials_secret", "Default Secret as NS/NAME."),
     "--endpoint-template": ("endpoint_template", "DRS endpoint URL with {region}."),
@@ -188,52 +204,124 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         parser.add_argument(flag, dest=field, default=None, help=f"{text} Env {env_name(field)}.")
 
 
-def _truthy(name: str, value: str) -> bool:
+def _truthy(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered in ("1", "true", "yes", "on"):
         return True
-    if lowered in ("", "0", "false", "no", "off"):
+    if lowered in ("0", "false", "no", "off"):
         return False
-    raise SettingsError(f"{name}={value!r}: expected true or false")
+    raise ValueError(f"{value!r}: expected true or false")
+
+
+class _EnvironmentBase(BaseSettings):
+    """The environment half of the configuration, read by pydantic-settings.
+
+    One optional field per Settings field, from DRS_PAUSE_<FIELD>. Only what has a text form of
+    its own is decoded here: the comma-separated namespace list and the true/false words.
+    Everything else stays text and is validated by Settings together with the flags, so a bad
+    value is reported once, naming where it came from, and a variable a flag overrides is never
+    held against the operator.
+    """
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The values come from _MappingEnvSource, as keyword arguments: no .env file, no
+        # secrets directory, and never os.environ behind the caller's back.
+        return (init_settings,)
+
+    @field_validator("namespaces", mode="before", check_fields=False)
+    @classmethod
+    def _split_namespaces(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(n.strip() for n in value.split(",") if n.strip())
+        return value
+
+    @field_validator("allow_insecure_http", mode="before", check_fields=False)
+    @classmethod
+    def _boolean_words(cls, value: object) -> object:
+        return _truthy(value) if isinstance(value, str) else value
+
+
+_FIELD_TYPES: dict[str, Any] = {
+    "namespaces": Annotated[tuple[str, ...] | None, NoDecode],  # comma-separated, not JSON
+    "allow_insecure_http": bool | None,
+}
+_Environment: type[_EnvironmentBase] = create_model(  # type: ignore[call-overload]
+    "_Environment",
+    __base__=_EnvironmentBase,
+    **{field: (_FIELD_TYPES.get(field, str | None), None) for field in Settings.model_fields},
+)
+
+
+class _MappingEnvSource(EnvSettingsSource):
+    """pydantic-settings' environment source, over a given mapping instead of os.environ."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        # Names count only as documented, in upper case (lower-cased here for pydantic-settings'
+        # case-insensitive matching); an empty or blank variable means "not set" (a chart may
+        # render empty values).
+        return {
+            name.lower(): value
+            for name, value in self._environ.items()
+            if name.startswith(ENV_PREFIX) and name == name.upper() and value.strip()
+        }
+
+
+def _read_environment(environ: Mapping[str, str]) -> tuple[dict[str, object], dict[str, str]]:
+    """The DRS_PAUSE_* variables that are set, by field; and by field the problem of each one
+    that cannot be read."""
+    problems: dict[str, str] = {}
+    raw = _MappingEnvSource(_Environment, environ)()
+    while True:
+        try:
+            return _Environment(**raw).model_dump(exclude_unset=True), problems
+        except ValidationError as err:
+            for e in err.errors():
+                field = str(e["loc"][0])
+                problems[field] = f"environment variable {env_name(field)}: {e['msg']}"
+                raw.pop(field, None)  # and read the others
 
 
 def load(
     args: argparse.Namespace | None = None, environ: Mapping[str, str] | None = None
 ) -> Settings:
     """Merge flags over environment over defaults; raise SettingsError naming the bad setting."""
-    environ = os.environ if environ is None else environ
-    values: dict[str, object] = {}
-    sources: dict[str, str] = {}
-    for field in Settings.model_fields:
-        var = env_name(field)
-        # An empty variable means "not set" (a chart may render empty values).
-        if environ.get(var, "").strip():
-            raw = environ[var]
-            if field == "namespaces":
-                values[field] = tuple(n.strip() for n in raw.split(",") if n.strip())
-            elif field == "allow_insecure_http":
-                values[field] = _truthy(var, raw)
-            else:
-                values[field] = raw
-            sources[field] = f"environment variable {var}"
+    values, env_problems = _read_environment(os.environ if environ is None else environ)
+    sources = {field: f"environment variable {env_name(field)}" for field in values}
     if args is not None:
-        for field in Settings.model_fields:
-            value = getattr(args, field, None)
+        flags = {field: getattr(args, field, None) for field in Settings.model_fields}
+        if getattr(args, "all_namespaces", False):
+            flags["namespaces"] = ()
+        for field, value in flags.items():
             if value is not None:
                 values[field] = tuple(value) if isinstance(value, list) else value
                 sources[field] = _FLAGS.get(field, "--" + field.replace("_", "-"))
-        if getattr(args, "all_namespaces", False):
-            values["namespaces"] = ()
+                env_problems.pop(field, None)  # the flag wins, whatever the variable says
+    problems = list(env_problems.values())
     try:
-        return Settings(**values)  # type: ignore[arg-type]
+        settings = Settings(**values)  # type: ignore[arg-type]
     except ValidationError as err:
-        problems = []
         for e in err.errors():
             field = str(e["loc"][0]) if e["loc"] else ""
             flag = _FLAGS.get(field, "--" + field.replace("_", "-"))
             where = sources.get(field, flag) if field else "settings"
             problems.append(f"{where}: {e['msg']}")
-        raise SettingsError("invalid operator configuration: " + "; ".join(problems)) from None
+    if problems:
+        raise SettingsError("invalid operator configuration: " + "; ".join(problems))
+    return settings
 
 
 def describe(settings: Settings, fields: Sequence[str] | None = None) -> str:

@@ -243,3 +243,45 @@ def test_empty_environment_variables_mean_not_set() -> None:
     settings = load(None, {"DRS_PAUSE_BATCH_SIZE": "", "DRS_PAUSE_CA_BUNDLE": " ",
                            "DRS_PAUSE_NAMESPACES": ""})
     assert settings.batch_size == 100 and settings.ca_bundle is None and settings.namespaces == ()
+
+
+def test_only_upper_case_prefixed_variables_count() -> None:
+    env = {"drs_pause_batch_size": "7", "DRS_PAUSE_Batch_Size": "8", "BATCH_SIZE": "9",
+           "DRS_PAUSE_NOT_A_SETTING": "x"}
+    assert load(None, env) == Settings()
+
+
+def test_a_bad_variable_overridden_by_its_flag_is_not_an_error() -> None:
+    env = {"DRS_PAUSE_BATCH_SIZE": "0", "DRS_PAUSE_ALLOW_INSECURE_HTTP": "maybe"}
+    s = load(_args("--batch-size", "5", "--allow-insecure-http"), env)
+    assert s.batch_size == 5 and s.allow_insecure_http is True
+
+
+def test_environment_and_flag_problems_are_reported_together() -> None:
+    env = {"DRS_PAUSE_ALLOW_INSECURE_HTTP": "maybe", "DRS_PAUSE_NAMESPACES": "ok,Bad",
+           "DRS_PAUSE_RATE_LIMIT": "0"}
+    with pytest.raises(SettingsError) as err:
+        load(_args("--batch-size", "0"), env)
+    message = str(err.value)
+    assert message.startswith("invalid operator configuration: ")
+    for where in ("environment variable DRS_PAUSE_ALLOW_INSECURE_HTTP: ",
+                  "environment variable DRS_PAUSE_NAMESPACES: ",
+                  "environment variable DRS_PAUSE_RATE_LIMIT: ", "--batch-size: "):
+        assert where in message
+
+
+def test_environment_values_are_not_json() -> None:
+    """A comma list, not a JSON array (what pydantic-settings would expect by default)."""
+    assert load(None, {"DRS_PAUSE_NAMESPACES": "a"}).namespaces == ("a",)
+    with pytest.raises(SettingsError, match="DRS_PAUSE_NAMESPACES"):
+        load(None, {"DRS_PAUSE_NAMESPACES": '["a", "b"]'})
+
+
+def test_run_has_no_standalone_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """Standalone is what kopf does without --peering; a flag for it did nothing."""
+    from drs_pause_operator.cli import main
+
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--standalone"])
+    assert exit_.value.code == 2
+    assert "unrecognized arguments: --standalone" in capsys.readouterr().err
