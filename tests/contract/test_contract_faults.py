@@ -128,7 +128,8 @@ async def test_lost_answer_after_processing_shows_as_m00304(
     sim: RunningSimulator, make_client
 ) -> None:
     """The pause happened but its answer was lost: the resend meets DRS.M00304, and
-    batch-status shows PAUSING, which the operator counts as Paused (API.md 3.1)."""
+    batch-status shows PAUSING, which the operator counts as Paused (docs/reference.md,
+    Behaviour: idempotent)."""
     ids = job_ids(2)
     sim.seed(tasks(ids))
     sim.add_fault(kind="drop", endpoint="pause", after_processing=True)

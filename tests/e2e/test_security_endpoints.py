@@ -1,6 +1,7 @@
-"""Who may send which credentials where (API.md 3.1 and 3.3), with negative tests: an object
-cannot reach a Secret of another namespace, cannot send the operator's default credentials to an
-endpoint of its choice, and the operator's --allowed-endpoints pattern is applied whole."""
+"""Who may send which credentials where (docs/reference.md, Credentials and Endpoint safety),
+with negative tests: an object cannot reach a Secret of another namespace, cannot send the
+operator's default credentials to an endpoint of its choice, and the operator's
+--allowed-endpoints pattern is applied whole."""
 
 from __future__ import annotations
 
