@@ -38,6 +38,24 @@ STATUS_PATH = "/v3/{project_id}/jobs/batch-status"
 CUR_PAGE_MIN, CUR_PAGE_DEFAULT = 1, 1
 PER_PAGE_MIN, PER_PAGE_MAX, PER_PAGE_DEFAULT = 0, 100, 5
 STATUS_RESULT_FIELDS = {"id", "status", "error_code", "error_message"}
+# drs_03_0132 (resume/retry), tables 1-6
+RETRY_PATH = "/v3/{project_id}/jobs/batch-retry-task"
+RETRY_INFO_FIELDS = {"job_id", "is_sync_re_edit"}
+RETRY_INFO_REQUIRED = {"job_id"}
+RETRY_RESULT_FIELDS = {"id", "status", "error_code", "error_msg"}
+# drs_03_0138 (tasks of a tenant), tables 3-5
+LIST_PATH = "/v3/{project_id}/jobs"
+LIST_REQUEST_REQUIRED = {"cur_page", "per_page", "db_use_type"}
+LIST_REQUEST_FIELDS = LIST_REQUEST_REQUIRED | {
+    "engine_type", "enterprise_project_id", "name", "net_type", "service_name", "status", "tags"}
+LIST_PER_PAGE_MIN, LIST_PER_PAGE_MAX, LIST_PER_PAGE_DEFAULT, LIST_CUR_PAGE_DEFAULT = 0, 100, 10, 1
+DB_USE_TYPES = {"migration", "sync", "cloudDataGuard"}
+NET_TYPES = {"vpn", "vpc", "eip"}
+OTC_ENGINE_TYPES = {"mysql", "mongodb", "cloudDataGuard-mysql", "mysql-to-taurus", "postgresql"}
+LIST_RESPONSE_FIELDS = {"total_record", "jobs"}
+JOB_INFO_FIELDS = {"id", "name", "status", "description", "create_time", "engine_type",
+                   "net_type", "billing_tag", "job_direction", "db_use_type", "task_type",
+                   "node_newFramework"}
 
 
 def resolve(document: dict, node: dict) -> dict:
@@ -130,8 +148,8 @@ def test_served_description_is_the_documented_one(fuzz_simulator) -> None:
 def test_paths_and_parameters() -> None:
     document = openapi_document()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {PAUSE_PATH, STATUS_PATH,
-                                      "/v3/{project_id}/jobs/batch-retry-task", "/v3/auth/tokens"}
+    assert set(document["paths"]) == {PAUSE_PATH, STATUS_PATH, RETRY_PATH, LIST_PATH,
+                                      "/v3/auth/tokens"}
     for path, item in document["paths"].items():
         assert set(item) == {"post"}, path
         responses = item["post"]["responses"]
@@ -189,7 +207,7 @@ def test_batch_status_request_and_response_match_the_facts() -> None:
 
 
 def test_max_jobs_follows_the_setting() -> None:
-    for path in (PAUSE_PATH, STATUS_PATH, "/v3/{project_id}/jobs/batch-retry-task"):
+    for path in (PAUSE_PATH, STATUS_PATH, RETRY_PATH):
         jobs = request_schema(openapi_document(max_jobs=7), path)["properties"]["jobs"]
         assert jobs["maxItems"] == 7
 

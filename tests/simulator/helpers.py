@@ -59,5 +59,25 @@ class Drs:
         assert response.status_code == 200, response.text
         return {r["id"]: r["status"] for r in response.json()["results"]}
 
-    async def resume(self, *jobs: str) -> httpx.Response:
-        return await self.post("batch-retry-task", {"jobs": [{"job_id": j} for j in jobs]})
+    async def resume(self, *jobs: str, re_edit: bool | None = None) -> httpx.Response:
+        items: list[dict[str, Any]] = [{"job_id": j} for j in jobs]
+        if re_edit is not None:
+            items = [{**item, "is_sync_re_edit": re_edit} for item in items]
+        return await self.post("batch-retry-task", {"jobs": items})
+
+    async def list_jobs(self, body: Any = None, **fields: Any) -> httpx.Response:
+        """``POST /v3/{project_id}/jobs``: ``body`` as given, else the page's required fields
+        (cur_page 1, per_page 100, db_use_type migration) updated with ``fields``."""
+        if body is None:
+            body = {"cur_page": 1, "per_page": 100, "db_use_type": "migration", **fields}
+        headers = self._headers()
+        url = f"/v3/{self.project}/jobs"
+        if isinstance(body, bytes | str):
+            return await self.client.post(url, content=body, headers=headers)
+        return await self.client.post(url, json=body, headers=headers)
+
+    async def listed(self, **fields: Any) -> list[str]:
+        """The ids the task list answers (asserting a 200)."""
+        response = await self.list_jobs(**fields)
+        assert response.status_code == 200, response.text
+        return [job["id"] for job in response.json()["jobs"]]

@@ -23,14 +23,15 @@ from pydantic import ValidationError
 from . import codes
 from .auth import AuthError, fingerprint
 from .core import Simulator, iso_millis
-from .faults import FaultRule, Firing
+from .faults import ENDPOINT_ALIASES, FaultRule, Firing
 from .openapi import openapi_document
-from .state import TaskSeed
+from .state import BulkSeed, TaskSeed
 from .validation import (
     ApiError,
     best_effort_job_ids,
     check_language,
     parse_json_object,
+    parse_list,
     parse_pause,
     parse_retry,
     parse_status,
@@ -49,6 +50,9 @@ PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DRAIN_LIMIT = 64 << 20
 CHUNK = 64 << 10
 ENDPOINTS = {"batch-pause-task": "pause", "batch-status": "status", "batch-retry-task": "retry"}
+LIST_ENDPOINT = "list"  # POST /v3/{project_id}/jobs
+# The key of the per-item list in each endpoint's answer (missing_results faults remove items).
+RESULTS_KEY = {"list": "jobs"}
 UNLOGGED_PREFIXES = ("/admin/", "/healthz", "/openapi.json")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -137,6 +141,7 @@ def _record(request: web.Request, call: dict[str, Any], status: int | None) -> N
             "fault": call["fault"],
             "job_ids": call.get("job_ids", []),
             "results": call.get("results"),
+            "listed": call.get("listed"),
             "error_code": call.get("error_code"),
         }
     )
@@ -175,6 +180,10 @@ async def misbehave(rule: FaultRule) -> web.Response:
         if body is None and rule.error_code is not None:
             body = codes.error_body(rule.error_code, rule.error_msg)
         return json_response(rule.status, body)
+    if rule.kind == "busy":
+        return json_response(
+            rule.status, codes.error_body(rule.error_code or codes.BUSY, rule.error_msg)
+        )
     if rule.kind == "rate_limit":
         headers = {} if rule.retry_after is None else {"Retry-After": str(rule.retry_after)}
         body = codes.error_body(codes.GW_THROTTLED, codes.message(codes.GW_THROTTLED) % "fault")
@@ -188,18 +197,20 @@ async def misbehave(rule: FaultRule) -> web.Response:
     raise DropConnection()
 
 
-def apply_missing(firing: Firing, body: dict[str, Any], rng_pick: Callable[[int], int]) -> None:
+def apply_missing(
+    firing: Firing, body: dict[str, Any], rng_pick: Callable[[int], int], key: str = "results"
+) -> None:
     for rule in firing.missing:
-        results = body.get("results", [])
+        results = body.get(key, [])
         if rule.job_id is not None:
-            body["results"] = [r for r in results if r.get("id") != rule.job_id]
+            body[key] = [r for r in results if r.get("id") != rule.job_id]
         elif rule.omit == "key":
-            body.pop("results", None)
+            body.pop(key, None)
         elif rule.omit == "some" and results:
             keep = rng_pick(len(results))  # keep 0..n-1: at least one result goes missing
-            body["results"] = results[:keep]
+            body[key] = results[:keep]
         else:
-            body["results"] = []
+            body[key] = []
 
 
 def _check_project(project_id: str, bound: str | None) -> None:
@@ -213,7 +224,8 @@ def _check_project(project_id: str, bound: str | None) -> None:
 async def drs_handler(request: web.Request) -> web.StreamResponse:
     sim = request.app[SIMULATOR_KEY]
     call = request[CALL_KEY]
-    endpoint = ENDPOINTS[request.match_info["operation"]]
+    operation = request.match_info.get("operation")
+    endpoint = ENDPOINTS[operation] if operation is not None else LIST_ENDPOINT
     project_id = request.match_info["project_id"]
     call.update(endpoint=endpoint, project_id=project_id[:64])
     body = await read_body(request, sim.config.max_body_bytes)
@@ -255,7 +267,9 @@ async def drs_handler(request: web.Request) -> web.StreamResponse:
         firing=firing,
     )
     call["results"] = response_body.get("results")
-    apply_missing(firing, response_body, sim.rng.randrange)
+    if endpoint == LIST_ENDPOINT:
+        call["listed"] = len(response_body["jobs"])
+    apply_missing(firing, response_body, sim.rng.randrange, RESULTS_KEY.get(endpoint, "results"))
     if terminal is not None:
         return await misbehave(terminal)
     return json_response(200, response_body)
@@ -276,9 +290,15 @@ def process(
         results = sim.pause(project_id, jobs, firing.job_error_for)
         return {"results": sim.shuffled(results), "count": len(results)}
     if endpoint == "retry":
-        ids = parse_retry(data, sim.config.max_jobs)
+        ids = parse_retry(
+            data, sim.config.max_jobs, require_re_edit=sim.config.retry_requires_sync_re_edit
+        )
         results = sim.resume(project_id, ids, firing.job_error_for)
         return {"results": sim.shuffled(results), "count": len(results)}
+    if endpoint == LIST_ENDPOINT:
+        list_query = parse_list(data, page_required=sim.config.list_page_required)
+        jobs, total = sim.list_jobs(project_id, list_query)
+        return {"total_record": total, "jobs": jobs}
     query = parse_status(data, sim.config.max_jobs)
     results, total = sim.status(project_id, query)
     return {"results": sim.shuffled(results), "count": total}
@@ -415,6 +435,20 @@ async def admin_seed_tasks(request: web.Request) -> web.Response:
     return json_response(200, {"tasks": [t.to_dict() for t in added], "count": len(added)})
 
 
+async def admin_bulk_seed(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR_KEY]
+    data = await _admin_json(request)
+    if not isinstance(data, dict):
+        raise _admin_bad('expected {"count": N, ...task fields...}')
+    try:
+        spec = BulkSeed.model_validate(data)
+        seeds = spec.seeds()
+    except ValidationError as err:
+        raise _admin_bad(_validation_message(err)) from None
+    added = sim.store.seed(seeds, replace=spec.replace)
+    return json_response(200, {"ids": [t.id for t in added], "count": len(added)})
+
+
 async def admin_clear_tasks(request: web.Request) -> web.Response:
     request.app[SIMULATOR_KEY].store.clear()
     return json_response(200, {"tasks": [], "count": 0})
@@ -495,7 +529,9 @@ async def admin_list_calls(request: web.Request) -> web.Response:
         since = int(request.query.get("since", "0"))
     except ValueError:
         raise _admin_bad("since must be an integer") from None
-    calls = sim.calls.list(request.query.get("endpoint"), since)
+    endpoint = request.query.get("endpoint")
+    endpoint = ENDPOINT_ALIASES.get(endpoint, endpoint) if endpoint else None
+    calls = sim.calls.list(endpoint, since, request.query.get("job_id"))
     return json_response(200, {"calls": calls, "count": len(calls)})
 
 
@@ -507,10 +543,22 @@ async def admin_clear_calls(request: web.Request) -> web.Response:
 async def admin_stats(request: web.Request) -> web.Response:
     sim = request.app[SIMULATOR_KEY]
     by_status: dict[str, int] = {}
+    by_endpoint: dict[str, int] = {}
+    jobs_by_endpoint: dict[str, dict[str, int]] = {}
     for call in sim.calls.entries:
         key = str(call["status"]) if call["status"] is not None else "dropped"
         by_status[key] = by_status.get(key, 0) + 1
-    stats = {"calls": len(sim.calls.entries), "throttled": sim.throttled, "by_status": by_status}
+        by_endpoint[call["endpoint"]] = by_endpoint.get(call["endpoint"], 0) + 1
+        per_job = jobs_by_endpoint.setdefault(call["endpoint"], {})
+        for job_id in set(call["job_ids"]):
+            per_job[job_id] = per_job.get(job_id, 0) + 1
+    stats = {
+        "calls": len(sim.calls.entries),
+        "throttled": sim.throttled,
+        "by_status": by_status,
+        "by_endpoint": by_endpoint,
+        "requests_per_job": {k: v for k, v in jobs_by_endpoint.items() if v},
+    }
     return json_response(200, stats)
 
 
@@ -537,6 +585,7 @@ def create_app(sim: Simulator) -> web.Application:
     app[SIMULATOR_KEY] = sim
     operations = "{operation:batch-pause-task|batch-status|batch-retry-task}"
     app.router.add_post("/v3/{project_id}/jobs/" + operations, drs_handler)
+    app.router.add_post("/v3/{project_id}/jobs", drs_handler)
     app.router.add_post("/v3/auth/tokens", token_handler)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/openapi.json", openapi)
@@ -546,6 +595,7 @@ def create_app(sim: Simulator) -> web.Application:
         r.add_post("/admin/tasks", admin_seed_tasks)
         r.add_put("/admin/tasks", admin_seed_tasks)
         r.add_delete("/admin/tasks", admin_clear_tasks)
+        r.add_post("/admin/tasks/bulk", admin_bulk_seed)
         r.add_get("/admin/tasks/{task_id}", admin_get_task)
         r.add_get("/admin/faults", admin_list_faults)
         r.add_post("/admin/faults", admin_add_faults)

@@ -30,7 +30,8 @@ class SetupError(Exception):
 
 def build_parser(prog: str = "drs-pause-operator simulator") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog=prog, description="A local fake of the DRS API (pause, batch-status, resume, IAM)."
+        prog=prog,
+        description="A local fake of the DRS API (pause, batch-status, resume, task list, IAM).",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
@@ -57,7 +58,13 @@ def build_parser(prog: str = "drs-pause-operator simulator") -> argparse.Argumen
     behaviour.add_argument("--rate-limit", type=float, metavar="PER_SECOND")
     behaviour.add_argument("--latency-ms", type=int, metavar="MS")
     behaviour.add_argument("--pause-delay", type=float, metavar="SECONDS")
+    behaviour.add_argument("--resume-delay", type=float, metavar="SECONDS")
     behaviour.add_argument("--not-found", choices=["request", "per-job"])
+    behaviour.add_argument(
+        "--not-found-body",
+        choices=["full", "results-only"],
+        help="body of the whole-request 400 DRS.M00289 (default full)",
+    )
     behaviour.add_argument("--shuffle-results", action="store_true")
     behaviour.add_argument("--paused-spelling", choices=["PAUSING", "PAUSEING"])
     behaviour.add_argument("--seed", type=int, help="random seed (faults, shuffling)")
@@ -115,7 +122,9 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
         ("rate_limit", "rate_limit_per_second"),
         ("latency_ms", "latency_ms"),
         ("pause_delay", "pause_delay_seconds"),
+        ("resume_delay", "resume_delay_seconds"),
         ("not_found", "not_found"),
+        ("not_found_body", "not_found_body"),
         ("paused_spelling", "paused_spelling"),
         ("seed", "seed"),
         ("token_ttl", "token_ttl_seconds"),

@@ -18,6 +18,9 @@ PARAM_INVALID = "DRS.M00202"
 PAGE_INVALID = "DRS.M00210"
 PAGE_TOO_LARGE = "DRS.M00211"
 INVALID_PROJECT = "DRS.M00261"
+TAG_KEY_NOT_UNIQUE = "DRS.M00269"
+TAG_TOO_LONG = "DRS.M00270"
+TOO_MANY_TAGS = "DRS.M00271"
 JOB_NON_EXIST = "DRS.M00289"
 DUPLICATE = "DRS.M00301"
 WRONG_STATUS = "DRS.M00304"
@@ -39,6 +42,9 @@ MESSAGES: dict[str, str] = {
     INVALID_TOKEN: "Invalid token.",
     PAGE_TOO_LARGE: "The value of Page exceeds the upper limit.",
     INVALID_PROJECT: "Invalid project ID.",
+    TAG_KEY_NOT_UNIQUE: "The tag key must be unique.",
+    TAG_TOO_LONG: "The tag key or value exceeds the maximum length allowed.",
+    TOO_MANY_TAGS: "The maximum number of tags has been reached.",
     JOB_NON_EXIST: "job non exist",
     WRONG_STATUS: "This API cannot be called in the current task status.",
     TOO_FREQUENT: "Operation too frequent. Try again later.",

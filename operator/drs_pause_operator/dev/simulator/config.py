@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 NotFoundMode = Literal["request", "per-job"]
+NotFoundBody = Literal["full", "results-only"]
 PausedSpelling = Literal["PAUSING", "PAUSEING"]
 
 
@@ -21,6 +22,10 @@ class SimulatorConfig(BaseModel):
     pause_delay_seconds: float = Field(default=0.0, ge=0, le=86_400)
     """Time between an accepted pause and the task showing PAUSING (busy meanwhile)."""
 
+    resume_delay_seconds: float = Field(default=0.0, ge=0, le=86_400)
+    """Time between an accepted resume (batch-retry-task) and the task leaving PAUSING (busy
+    meanwhile)."""
+
     rate_limit_per_second: float | None = Field(default=None, gt=0)
     """Token bucket over all DRS calls (not IAM, not admin); None = unlimited."""
 
@@ -30,6 +35,19 @@ class SimulatorConfig(BaseModel):
 
     not_found_by_project: dict[str, NotFoundMode] = Field(default_factory=dict)
     """Per-project override of ``not_found``."""
+
+    not_found_body: NotFoundBody = "full"
+    """The body of the whole-request 400 DRS.M00289: ``full`` = top-level error_code/error_msg
+    plus ``results[]`` and ``count``; ``results-only`` = only ``results[]`` (per-job codes, no
+    top-level error_code)."""
+
+    retry_requires_sync_re_edit: bool = False
+    """batch-retry-task: refuse a job without ``is_sync_re_edit`` (DRS.M00201). The page's table
+    says optional (and its example omits it) while its text says it is mandatory for a resume."""
+
+    list_page_required: bool = True
+    """Task list: ``cur_page`` and ``per_page`` are mandatory (page drs_03_0138, DRS.M00201 when
+    missing); False applies the documented defaults (1 and 10) instead."""
 
     shuffle_results: bool = False
     """Return per-job results in random order (clients must not rely on order)."""

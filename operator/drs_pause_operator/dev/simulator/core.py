@@ -17,8 +17,8 @@ from . import codes
 from .auth import Authenticator, User
 from .config import SimulatorConfig
 from .faults import FaultSet
-from .state import TaskSeed, TaskStore
-from .validation import ApiError, StatusQuery
+from .state import PAUSED, Task, TaskSeed, TaskStore
+from .validation import ApiError, ListQuery, StatusQuery
 
 CALL_LOG_SIZE = 10_000
 
@@ -61,11 +61,16 @@ class CallLog:
         self.entries.append(entry)
         return entry
 
-    def list(self, endpoint: str | None = None, since: int = 0) -> list[dict[str, Any]]:
+    def list(
+        self, endpoint: str | None = None, since: int = 0, job_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Entries after ``since``, of ``endpoint``, of requests that carried ``job_id``."""
         return [
             e
             for e in self.entries
-            if e["seq"] > since and (endpoint is None or e["endpoint"] == endpoint)
+            if e["seq"] > since
+            and (endpoint is None or e["endpoint"] == endpoint)
+            and (job_id is None or job_id in e["job_ids"])
         ]
 
     def clear(self) -> None:
@@ -150,8 +155,9 @@ class Simulator:
         unknown = self._unknown(project_id, ids)
         if unknown and self.config.not_found_mode(project_id) == "request":
             results = [_failed(job_id, codes.JOB_NON_EXIST) for job_id in unknown]
-            body = {**codes.error_body(codes.JOB_NON_EXIST), "results": results}
-            body["count"] = len(results)
+            body: dict[str, Any] = {"results": results}
+            if self.config.not_found_body == "full":
+                body = {**codes.error_body(codes.JOB_NON_EXIST), **body, "count": len(results)}
             raise ApiError(400, codes.JOB_NON_EXIST, body=body)
         return set(unknown)
 
@@ -171,8 +177,10 @@ class Simulator:
     def resume(
         self, project_id: str, ids: list[str], job_error: Callable[[str], Any]
     ) -> list[dict[str, Any]]:
+        """Resume paused tasks (or retry failed transfers); return the per-job results."""
         return self._per_job(
-            project_id, ids, job_error, self.store.resume_refusal, self.store.resume
+            project_id, ids, job_error, self.store.resume_refusal,
+            lambda task: self.store.resume(task, self.config.resume_delay_seconds),
         )
 
     def _per_job(
@@ -231,6 +239,21 @@ class Simulator:
             results.append({"id": job_id, "status": shown})
         return results, len(query.ids)
 
+    def list_jobs(self, project_id: str, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
+        """One page of the tenant's tasks (newest first), and how many match in all."""
+        matching = [
+            task
+            for task in self.store.all()
+            if task.project_id in (None, project_id) and _matches(task, query)
+        ]
+        matching.sort(key=lambda t: (t.create_time, t.seq), reverse=True)
+        if query.everything:
+            page = matching
+        else:
+            start = (query.cur_page - 1) * query.per_page
+            page = matching[start : start + query.per_page]
+        return [task.job_info() for task in page], len(matching)
+
     def shuffled(self, results: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.config.shuffle_results:
             results = list(results)
@@ -246,6 +269,42 @@ class Simulator:
             return scope["id"], by_id.get(scope["id"], "eu-de")
         name = scope["name"]
         return self.config.projects.get(name) or project_id_for_name(domain, name), name
+
+
+def _matches(task: Task, query: ListQuery) -> bool:
+    if task.db_use_type != query.db_use_type:
+        return False
+    if query.engine_type is not None and task.engine_type != query.engine_type:
+        return False
+    if query.net_type is not None and task.net_type != query.net_type:
+        return False
+    if (
+        query.enterprise_project_id is not None
+        and task.enterprise_project_id != query.enterprise_project_id
+    ):
+        return False
+    if query.status is not None:
+        wanted = PAUSED if query.status == "PAUSEING" else query.status
+        if task.status != wanted:
+            return False
+    if query.name is not None and not _name_matches(task, query.name):
+        return False
+    for key, value in query.tags:
+        if key is not None and key not in task.tags:
+            return False
+        if value is not None and (
+            task.tags.get(key) != value if key is not None else value not in task.tags.values()
+        ):
+            return False
+    return True
+
+
+def _name_matches(task: Task, name: str) -> bool:
+    """"Name or ID": a part of the task name (any case), or the task id; several ids may be
+    given separated by commas (Huawei Cloud SDK)."""
+    if "," in name:
+        return task.id in {part.strip() for part in name.split(",")}
+    return name == task.id or name.lower() in task.name.lower()
 
 
 def _failed(job_id: str, code: str) -> dict[str, Any]:

@@ -1,13 +1,16 @@
 """Fault injection rules, added through ``POST /admin/faults``.
 
-A rule matches an endpoint (``pause``, ``status``, ``retry``, ``token`` or ``*``) and optionally
-a job id present in the request. It fires ``times`` times (default 1; null = every time), each
-match with ``probability`` (default 1, drawn from the simulator's seedable random generator).
+A rule matches an endpoint (``pause``, ``status``, ``retry`` (alias ``resume``), ``list``,
+``token`` or ``*``) and optionally a job id present in the request. It fires ``times`` times
+(default 1; null = every time), each match with ``probability`` (default 1, drawn from the
+simulator's seedable random generator).
 
 Kinds:
 - ``latency``: wait ``latency_ms`` before answering (stacks with other rules).
 - ``http_error``: answer ``status`` with ``{"error_code", "error_msg"}`` when ``error_code`` is
   given, with ``body`` (any JSON) when given, else with no body.
+- ``busy``: answer ``status`` (default 202) with a top-level ``error_code`` (default DRS.M01504)
+  / ``error_msg`` and no ``results``: an "accepted" answer that is an error.
 - ``rate_limit``: 429 with ``Retry-After: retry_after`` (seconds or an HTTP date; default 1).
 - ``drop``: close the connection without answering.
 - ``malformed``: 200 whose body is not valid JSON.
@@ -18,8 +21,8 @@ Kinds:
 - ``job_error``: the rule's job (every job of the request when no ``job_id``) answers failed with
   ``error_code`` (default DRS.M01504) / ``error_msg`` and is not changed.
 
-``after_processing: true`` (http_error, drop, malformed, timeout) applies the request first and
-then misbehaves: a lost response after a pause that did happen.
+``after_processing: true`` (http_error, busy, drop, malformed, timeout) applies the request first
+and then misbehaves: a lost response after a pause that did happen.
 """
 
 from __future__ import annotations
@@ -30,14 +33,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from . import codes
 
-Endpoint = Literal["pause", "status", "retry", "token", "*"]
+Endpoint = Literal["pause", "status", "retry", "list", "token", "*"]
+ENDPOINT_ALIASES = {"resume": "retry"}
 FaultKind = Literal[
     "latency",
     "http_error",
+    "busy",
     "rate_limit",
     "drop",
     "malformed",
@@ -46,8 +51,8 @@ FaultKind = Literal[
     "job_error",
 ]
 # Kinds that replace the answer; the first matching one wins.
-TERMINAL_KINDS = frozenset({"http_error", "rate_limit", "drop", "malformed", "timeout"})
-AFTER_PROCESSING_KINDS = frozenset({"http_error", "drop", "malformed", "timeout"})
+TERMINAL_KINDS = frozenset({"http_error", "busy", "rate_limit", "drop", "malformed", "timeout"})
+AFTER_PROCESSING_KINDS = frozenset({"http_error", "busy", "drop", "malformed", "timeout"})
 MAX_TIMEOUT_SECONDS = 300.0
 
 
@@ -69,14 +74,23 @@ class FaultRule(BaseModel):
     seconds: float = Field(default=60.0, gt=0, le=MAX_TIMEOUT_SECONDS)
     omit: Literal["all", "some", "key"] = "all"
 
+    @field_validator("endpoint", mode="before")
+    @classmethod
+    def _alias(cls, value: Any) -> Any:
+        return ENDPOINT_ALIASES.get(value, value) if isinstance(value, str) else value
+
     @model_validator(mode="after")
     def _check(self) -> FaultRule:
         if self.kind == "latency" and self.latency_ms == 0:
             raise ValueError("latency needs latency_ms > 0")
-        if self.kind == "job_error" and self.endpoint in {"token", "status"}:
+        if self.kind == "job_error" and self.endpoint in {"token", "status", "list"}:
             raise ValueError("job_error applies to the pause and retry endpoints")
         if self.after_processing and self.kind not in AFTER_PROCESSING_KINDS:
-            raise ValueError("after_processing applies to http_error, drop, malformed, timeout")
+            raise ValueError(
+                "after_processing applies to http_error, busy, drop, malformed, timeout"
+            )
+        if self.kind == "busy" and "status" not in self.model_fields_set:
+            self.status = 202
         return self
 
     def job_error_body(self, job_id: str) -> dict[str, str]:

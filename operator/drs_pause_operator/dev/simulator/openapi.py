@@ -1,7 +1,8 @@
 """OpenAPI 3 description of the DRS (and IAM) endpoints the simulator implements.
 
-Schemas follow the API pages in ``reference/`` (drs_03_0133 pause, drs_api_0150 batch-status)
-plus the constraints the simulator enforces, so a fuzzer (schemathesis) can tell valid input from
+Schemas follow the DRS API pages (drs_03_0133 pause, drs_api_0150 batch-status, drs_03_0132
+batch-retry-task, drs_03_0138 tenant task list) plus the constraints the simulator enforces (with
+its default settings), so a fuzzer (schemathesis) can tell valid input from
 invalid. Served at ``GET /openapi.json``.
 """
 
@@ -10,8 +11,16 @@ from __future__ import annotations
 from typing import Any
 
 from .config import SimulatorConfig
-from .state import JOB_ID_PATTERN
-from .validation import MAX_PER_PAGE
+from .state import (
+    DB_USE_TYPES,
+    ENGINE_TYPES,
+    JOB_ID_PATTERN,
+    NET_TYPES,
+    TAG_KEY_MAX,
+    TAG_VALUE_MAX,
+    TASK_STATES,
+)
+from .validation import LIST_DEFAULT_PER_PAGE, MAX_NAME_FILTER, MAX_NAME_IDS, MAX_PER_PAGE, MAX_TAGS
 
 _REF = "#/components/schemas/"
 DEFAULT_MAX_JOBS = SimulatorConfig.model_fields["max_jobs"].default
@@ -74,6 +83,11 @@ def _drs_operation(operation_id: str, summary: str, request: str, response: str)
 _nonempty: dict[str, Any] = {"type": "string", "minLength": 1}
 
 
+def _filter(values: list[str]) -> dict[str, Any]:
+    """An optional enum filter of the task list; "" and null mean no filter."""
+    return {"type": "string", "nullable": True, "enum": [*values, "", None]}
+
+
 def _schemas(max_jobs: int) -> dict[str, Any]:
     job_id = {"type": "string", "pattern": JOB_ID_PATTERN, "description": "Task ID (UUID shape)"}
     per_job = {
@@ -126,7 +140,12 @@ def _schemas(max_jobs: int) -> dict[str, Any]:
             "required": ["job_id"],
             "properties": {
                 "job_id": job_id,
-                "is_sync_re_edit": {"type": "boolean", "nullable": True},
+                "is_sync_re_edit": {
+                    "type": "boolean",
+                    "nullable": True,
+                    "enum": [True, None],
+                    "description": "Must be true when a task is resumed or retried",
+                },
             },
         },
         "BatchRetryReq": {
@@ -196,6 +215,92 @@ def _schemas(max_jobs: int) -> dict[str, Any]:
             "properties": {
                 "results": {"type": "array", "items": _ref("QueryJobStatusResp")},
                 "count": {"type": "integer", "description": "Total number of requested jobs"},
+            },
+        },
+        "ResourceTag": {
+            "type": "object",
+            "properties": {
+                "key": {"type": "string", "maxLength": TAG_KEY_MAX, "nullable": True},
+                "value": {"type": "string", "maxLength": TAG_VALUE_MAX, "nullable": True},
+            },
+        },
+        "QueryJobsReq": {
+            "type": "object",
+            "required": ["cur_page", "per_page", "db_use_type"],
+            "properties": {
+                "cur_page": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "default": 1,
+                    "description": "Current page; 0 = all items",
+                },
+                "per_page": {
+                    "type": "integer",
+                    "minimum": 0,
+                    "maximum": MAX_PER_PAGE,
+                    "default": LIST_DEFAULT_PER_PAGE,
+                    "description": "Records per page; 0 = all items",
+                },
+                "db_use_type": {"type": "string", "enum": list(DB_USE_TYPES)},
+                "engine_type": _filter(list(ENGINE_TYPES)),
+                "enterprise_project_id": {
+                    "type": "string",
+                    "minLength": 1,
+                    "maxLength": 64,
+                    "nullable": True,
+                },
+                "name": {
+                    "type": "string",
+                    "nullable": True,
+                    "maxLength": MAX_NAME_FILTER,
+                    "pattern": f"^[^,]*(,[^,]*){{0,{MAX_NAME_IDS - 1}}}$",
+                    "description": "Name (a part of it) or ID; several IDs separated by commas",
+                },
+                "net_type": _filter(list(NET_TYPES)),
+                "service_name": {"type": "string", "maxLength": 64, "nullable": True},
+                "status": _filter([*TASK_STATES, "PAUSEING"]),
+                "tags": {
+                    "nullable": True,
+                    "description": "Array of ResourceTag (OTC) or {key: value} (Huawei SDK)",
+                    "anyOf": [
+                        {"type": "array", "maxItems": MAX_TAGS, "items": _ref("ResourceTag")},
+                        {
+                            "type": "object",
+                            "maxProperties": MAX_TAGS,
+                            "additionalProperties": {
+                                "type": "string",
+                                "maxLength": TAG_VALUE_MAX,
+                                "nullable": True,
+                            },
+                        },
+                    ],
+                },
+            },
+        },
+        "JobInfo": {
+            "type": "object",
+            "required": ["id", "name", "status", "create_time", "engine_type", "db_use_type"],
+            "properties": {
+                "id": {"type": "string"},
+                "name": {"type": "string"},
+                "status": {"type": "string"},
+                "description": {"type": "string"},
+                "create_time": {"type": "string", "description": "YYYY-MM-DD HH:MM:SS"},
+                "engine_type": {"type": "string"},
+                "net_type": {"type": "string"},
+                "billing_tag": {"type": "boolean"},
+                "job_direction": {"type": "string"},
+                "db_use_type": {"type": "string"},
+                "task_type": {"type": "string"},
+                "node_newFramework": {"type": "boolean"},
+            },
+        },
+        "ShowJobListResponse": {
+            "type": "object",
+            "required": ["total_record", "jobs"],
+            "properties": {
+                "total_record": {"type": "integer", "description": "Matching tasks in all"},
+                "jobs": {"type": "array", "items": _ref("JobInfo")},
             },
         },
         "TokenRequest": {
@@ -303,6 +408,9 @@ def _document(max_jobs: int) -> dict[str, Any]:
                 "Query task statuses in batches",
                 "BatchQueryJobReqPage",
                 "BatchListJobStatusResponse",
+            ),
+            "/v3/{project_id}/jobs": _drs_operation(
+                "ShowJobList", "Query tasks of a tenant", "QueryJobsReq", "ShowJobListResponse"
             ),
             "/v3/{project_id}/jobs/batch-retry-task": _drs_operation(
                 "BatchRestoreTask",

@@ -35,7 +35,7 @@ from .auth import User
 from .config import SimulatorConfig
 from .core import Simulator
 from .faults import FaultRule
-from .state import Task, TaskSeed, TaskStore
+from .state import BulkSeed, Task, TaskSeed, TaskStore
 
 TaskLike = TaskSeed | Mapping[str, Any]
 LISTENING_RE = re.compile(r"DRS simulator listening on (https?://\S+)")
@@ -66,6 +66,12 @@ class RunningSimulator:
     def seed(self, tasks: Iterable[TaskLike], *, replace: bool = False) -> list[Task]:
         return self.core.store.seed(_seeds(tasks), replace=replace)
 
+    def seed_many(self, count: int, **spec: Any) -> list[str]:
+        """Seed ``count`` tasks at once (BulkSeed: prefix, start, statuses, create_time,
+        replace, fields={...}); returns their ids."""
+        bulk = BulkSeed.model_validate({"count": count, **spec})
+        return [t.id for t in self.core.store.seed(bulk.seeds(), replace=bulk.replace)]
+
     def add_fault(self, **rule: Any) -> dict[str, Any]:
         """Add a fault rule (fields of FaultRule, e.g. ``kind="http_error", status=503``)."""
         return self.core.faults.add(FaultRule.model_validate(rule)).to_dict()
@@ -76,8 +82,11 @@ class RunningSimulator:
     def configure(self, **changes: Any) -> SimulatorConfig:
         return self.core.configure(changes)
 
-    def calls(self, endpoint: str | None = None) -> list[dict[str, Any]]:
-        return self.core.calls.list(endpoint)
+    def calls(self, endpoint: str | None = None, job_id: str | None = None) -> list[dict[str, Any]]:
+        """Call log entries, of one endpoint (``resume`` = ``retry``), of requests carrying
+        ``job_id``."""
+        endpoint = {"resume": "retry"}.get(endpoint or "", endpoint)
+        return self.core.calls.list(endpoint, job_id=job_id)
 
     def expire_tokens(self) -> int:
         return self.core.auth.expire_all()
@@ -223,6 +232,10 @@ class SimulatorProcess:
     def seed(self, tasks: Iterable[Mapping[str, Any]], *, replace: bool = False) -> Any:
         return self.admin("PUT" if replace else "POST", "/admin/tasks", list(tasks))
 
+    def seed_many(self, count: int, **spec: Any) -> list[str]:
+        """``POST /admin/tasks/bulk``: ``count`` tasks at once; returns their ids."""
+        return self.admin("POST", "/admin/tasks/bulk", {"count": count, **spec})["ids"]
+
     def tasks(self) -> list[dict[str, Any]]:
         return self.admin("GET", "/admin/tasks")["tasks"]
 
@@ -235,9 +248,10 @@ class SimulatorProcess:
     def configure(self, **changes: Any) -> dict[str, Any]:
         return self.admin("PATCH", "/admin/config", changes)
 
-    def calls(self, endpoint: str | None = None) -> list[dict[str, Any]]:
-        params = f"?endpoint={endpoint}" if endpoint else ""
-        return self.admin("GET", "/admin/calls" + params)["calls"]
+    def calls(self, endpoint: str | None = None, job_id: str | None = None) -> list[dict[str, Any]]:
+        params = {k: v for k, v in (("endpoint", endpoint), ("job_id", job_id)) if v}
+        query = "&".join(f"{k}={v}" for k, v in params.items())
+        return self.admin("GET", "/admin/calls" + (f"?{query}" if query else ""))["calls"]
 
     def expire_tokens(self) -> int:
         return self.admin("POST", "/admin/tokens/expire")["expired"]
