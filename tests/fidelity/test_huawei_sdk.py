@@ -1,13 +1,15 @@
 """Fidelity: the official Huawei Cloud Python SDK talks to the simulator.
 
-Nobody here wrote the SDK: if it can sign (AK/SK), pause, list statuses, resume and parse the
-simulator's errors into its documented exceptions, the simulator speaks the real wire protocol.
+Nobody here wrote the SDK: if it can sign (AK/SK), pause, list statuses, resume, list the tenant's
+tasks and parse the simulator's errors into its documented exceptions, the simulator speaks the
+real wire protocol.
 The SDK is synchronous, so each call runs in a thread against an in-process simulator.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import warnings
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
@@ -29,7 +31,9 @@ from huaweicloudsdkdrs.v3 import (
     DrsClient,
     PageReq,
     PauseInfo,
+    QueryJobsReq,
     RetryInfo,
+    ShowJobListRequest,
 )
 
 from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
@@ -186,3 +190,166 @@ async def test_server_errors_and_throttling(sim: RunningSimulator) -> None:
         await call(client.batch_stop_jobs, pause_request((JOB, "target")))
     assert (throttled.value.status_code, throttled.value.error_code) == (429, "APIGW.0308")
     assert sim.task(JOB).pause_count == 0
+
+
+# --- resume: batch_restore_task (POST /v3/{project_id}/jobs/batch-retry-task) --------------------
+
+
+def resume_request(*ids: str, re_edit: bool | None = True) -> BatchRestoreTaskRequest:
+    infos = [RetryInfo(job_id=job_id, is_sync_re_edit=re_edit) for job_id in ids]
+    return BatchRestoreTaskRequest(body=BatchRetryReq(jobs=infos))
+
+
+async def test_resume_a_paused_task(sim: RunningSimulator) -> None:
+    client = make_client(sim.url)
+    sim.seed([{"id": JOB_2, "status": "PAUSING", "status_before_pause": "FULL_TRANSFER_COMPLETE"}])
+    resumed = await call(client.batch_restore_task, resume_request(JOB_2))
+    assert resumed.count == 1
+    assert [(r.id, r.status, r.error_code) for r in resumed.results] == [(JOB_2, "success", None)]
+    assert sim.task(JOB_2).status == "FULL_TRANSFER_COMPLETE"
+    assert sim.task(JOB_2).resume_count == 1
+    (entry,) = sim.calls("resume")
+    assert (entry["job_ids"], entry["auth"]["kind"]) == ([JOB_2], "aksk")
+
+
+async def test_resume_with_a_delay(sim: RunningSimulator) -> None:
+    client = make_client(sim.url)
+    sim.configure(resume_delay_seconds=0.3)
+    await call(client.batch_stop_jobs, pause_request((JOB, "all")))
+    resumed = await call(client.batch_restore_task, resume_request(JOB))
+    assert resumed.results[0].status == "success"
+    statuses = await call(client.batch_list_job_status, status_request(JOB))
+    assert statuses.results[0].status == "PAUSING"
+    await asyncio.sleep(0.35)
+    statuses = await call(client.batch_list_job_status, status_request(JOB))
+    assert statuses.results[0].status == "INCRE_TRANSFER_STARTED"
+
+
+async def test_resume_of_a_task_that_is_not_paused(sim: RunningSimulator) -> None:
+    client = make_client(sim.url)
+    answer = await call(client.batch_restore_task, resume_request(JOB))  # not paused
+    (result,) = answer.results
+    assert (result.id, result.status, result.error_code) == (JOB, "failed", "DRS.M00304")
+    assert result.error_msg == "This API cannot be called in the current task status."
+    assert sim.task(JOB).resume_count == 0
+
+
+@pytest.mark.parametrize(
+    ("ids", "re_edit", "code"),
+    [
+        (["not-a-uuid"], True, "DRS.M00202"),
+        ([JOB], False, "DRS.M00202"),  # "must be set to true"
+        ([JOB, JOB], True, "DRS.M00301"),
+        ([UNKNOWN, JOB], True, "DRS.M00289"),
+    ],
+)
+async def test_resume_bad_input_raises(
+    sim: RunningSimulator, ids: list[str], re_edit: bool, code: str
+) -> None:
+    client = make_client(sim.url)
+    with pytest.raises(ClientRequestException) as info:
+        await call(client.batch_restore_task, resume_request(*ids, re_edit=re_edit))
+    assert (info.value.status_code, info.value.error_code) == (400, code)
+    assert info.value.request_id == sim.calls()[-1]["request_id"]
+
+
+async def test_unknown_id_with_a_results_only_body(sim: RunningSimulator) -> None:
+    # The SDK finds no top-level error_code: it falls back to the HTTP status and the raw body.
+    sim.configure(not_found_body="results-only")
+    client = make_client(sim.url)
+    with pytest.raises(ClientRequestException) as info:
+        await call(client.batch_restore_task, resume_request(UNKNOWN))
+    assert (info.value.status_code, info.value.error_code) == (400, "400")
+    body = json.loads(info.value.error_msg)
+    assert body["results"][0]["error_code"] == "DRS.M00289" and "error_code" not in body
+
+
+async def test_busy_202_is_no_exception_for_the_sdk(sim: RunningSimulator) -> None:
+    # A 202 with a top-level DRS.M01504 and no results: the SDK raises nothing and gives no
+    # results; a caller must not read that as success.
+    sim.add_fault(kind="busy", endpoint="resume")
+    client = make_client(sim.url)
+    sim.seed([{"id": JOB_2, "status": "PAUSING"}])
+    answer = await call(client.batch_restore_task, resume_request(JOB_2))
+    assert answer.results is None
+    assert sim.task(JOB_2).status == "PAUSING"
+
+
+async def test_server_error_on_resume(sim: RunningSimulator) -> None:
+    sim.add_fault(kind="http_error", endpoint="resume", status=500, error_code="DRS.M00004")
+    client = make_client(sim.url)
+    with pytest.raises(ServerResponseException) as info:
+        await call(client.batch_restore_task, resume_request(JOB))
+    assert (info.value.status_code, info.value.error_code) == (500, "DRS.M00004")
+
+
+# --- the tenant task list: show_job_list (POST /v3/{project_id}/jobs) --------------------------
+
+
+def list_request(**fields: Any) -> ShowJobListRequest:
+    body = {"cur_page": 1, "per_page": 100, "db_use_type": "migration", **fields}
+    return ShowJobListRequest(body=QueryJobsReq(**body))
+
+
+async def test_list_tasks(sim: RunningSimulator) -> None:
+    client = make_client(sim.url)
+    sim.seed(
+        [
+            {
+                "id": JOB,
+                "project_id": PROJECT,
+                "name": "orders-to-cloud",
+                "tags": {"env": "prod"},
+                "create_time": "2024-03-01 10:00:00",
+            },
+            {"id": JOB_2, "db_use_type": "sync", "engine_type": "postgresql"},
+        ]
+    )
+    answer = await call(client.show_job_list, list_request())
+    assert answer.total_record == 1
+    (job,) = answer.jobs
+    assert (job.id, job.name, job.status) == (JOB, "orders-to-cloud", "INCRE_TRANSFER_STARTED")
+    assert (job.create_time, job.db_use_type, job.engine_type) == (
+        "2024-03-01 10:00:00", "migration", "mysql",
+    )  # fmt: skip
+    assert job.node_new_framework is True
+    # Filters as the SDK sends them (tags as a {key: value} object).
+    by_tag = await call(client.show_job_list, list_request(tags={"env": "prod"}, name="orders"))
+    assert [j.id for j in by_tag.jobs] == [JOB]
+    assert (await call(client.show_job_list, list_request(tags={"env": "dev"}))).jobs == []
+    sync = await call(client.show_job_list, list_request(db_use_type="sync", name=JOB_2))
+    assert [(j.id, j.engine_type) for j in sync.jobs] == [(JOB_2, "postgresql")]
+    assert sim.calls("list")[-1]["auth"]["kind"] == "aksk"
+
+
+async def test_list_paging_with_the_sdk(sim: RunningSimulator) -> None:
+    client = make_client(sim.url)
+    ids = sim.seed_many(250, replace=True)
+    seen: list[str] = []
+    for page in (1, 2, 3):
+        answer = await call(client.show_job_list, list_request(cur_page=page, per_page=100))
+        assert answer.total_record == 250
+        seen += [j.id for j in answer.jobs]
+    assert seen == ids[::-1]  # newest first
+    everything = await call(client.show_job_list, list_request(cur_page=0, per_page=10))
+    assert len(everything.jobs) == 250
+
+
+@pytest.mark.parametrize(
+    ("fields", "code"),
+    [
+        ({"per_page": 101}, "DRS.M00211"),
+        ({"per_page": -1}, "DRS.M00210"),
+        ({"db_use_type": "backup"}, "DRS.M00202"),
+        ({"db_use_type": None}, "DRS.M00201"),  # the SDK leaves a None field out
+        ({"cur_page": None}, "DRS.M00201"),
+        ({"status": "PAUSED"}, "DRS.M00202"),
+    ],
+)
+async def test_list_bad_input_raises(
+    sim: RunningSimulator, fields: dict[str, Any], code: str
+) -> None:
+    client = make_client(sim.url)
+    with pytest.raises(ClientRequestException) as info:
+        await call(client.show_job_list, list_request(**fields))
+    assert (info.value.status_code, info.value.error_code) == (400, code)
