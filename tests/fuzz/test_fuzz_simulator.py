@@ -3,7 +3,8 @@
 Every operation gets schema-valid and schema-violating requests (bodies, path, headers, with
 and without credentials). The simulator must never answer 5xx, never take long, answer only
 documented status codes with documented bodies and headers, reject what the schema forbids, and
-accept what it allows (up to the one rule JSON Schema cannot say: job ids must not repeat).
+accept what it allows (up to the rules JSON Schema cannot say: job ids must not repeat, tag keys
+must not repeat in the task list's tags array, and are at most 36 characters in its object form).
 """
 
 from __future__ import annotations
@@ -34,6 +35,18 @@ def _repeated_job_ids(case) -> bool:
     return len(set(ids)) != len(ids)
 
 
+def _tag_keys_clash_or_too_long(case) -> bool:
+    """Two rules of the task list's tags that the schema cannot say: keys are unique in the
+    array form, and at most 36 characters long in the {key: value} form."""
+    tags = case.body.get("tags") if isinstance(case.body, dict) else None
+    if isinstance(tags, dict):
+        return any(len(key) > 36 for key in tags)
+    if isinstance(tags, list):
+        keys = [t.get("key") for t in tags if isinstance(t, dict) and t.get("key")]
+        return len(set(keys)) != len(keys)
+    return False
+
+
 def _check_valid_data_accepted(case, response) -> None:
     meta = case.meta
     if meta is None or not meta.generation.mode.is_positive or response.status_code < 400:
@@ -43,6 +56,9 @@ def _check_valid_data_accepted(case, response) -> None:
     body = response.json()
     if response.status_code == 400 and body.get("error_code") == "DRS.M00301":
         assert _repeated_job_ids(case), body  # "There are duplicate job_id in request."
+        return
+    if response.status_code == 400 and body.get("error_code") in {"DRS.M00269", "DRS.M00270"}:
+        assert _tag_keys_clash_or_too_long(case), body
         return
     raise AssertionError(f"valid request rejected: {response.status_code} {body}\n"
                          f"{case.as_curl_command()}")

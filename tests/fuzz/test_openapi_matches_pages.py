@@ -1,10 +1,11 @@
 """The published OpenAPI description says what the API pages say.
 
 Pages: ``reference/drs_03_0133-batch-pause-task.rst`` (pause) and ``reference/drs-api-facts.md``
-section 2 (batch-status). The facts are written down here as constants (so the test runs
-anywhere); when the pages themselves are at hand (``../shared/reference`` beside the
-repository), the constants are read back from them too. Then the live simulator is held to the
-same bounds.
+section 2 (batch-status), and the OTC DRS API reference pages drs_03_0132 (resuming or retrying
+tasks in batches) and drs_03_0138 (querying tasks of a tenant). The facts are written down here
+as constants (so the test runs anywhere); when the first two pages are at hand
+(``../shared/reference`` beside the repository), the constants are read back from them too. Then
+the live simulator is held to the same bounds.
 """
 
 from __future__ import annotations
@@ -206,6 +207,49 @@ def test_batch_status_request_and_response_match_the_facts() -> None:
     assert set(result["properties"]) == STATUS_RESULT_FIELDS  # error_message, not error_msg
 
 
+def test_retry_request_and_response_match_the_page() -> None:
+    document = openapi_document()
+    request = request_schema(document, RETRY_PATH)
+    assert request["required"] == ["jobs"]
+    jobs = request["properties"]["jobs"]
+    assert jobs["type"] == "array" and jobs["minItems"] == 1
+    info = resolve(document, jobs["items"])
+    assert set(info["properties"]) == RETRY_INFO_FIELDS
+    assert set(info["required"]) == RETRY_INFO_REQUIRED  # is_sync_re_edit: "No" in table 4
+    re_edit = info["properties"]["is_sync_re_edit"]
+    assert re_edit["type"] == "boolean" and True in re_edit["enum"] and False not in re_edit["enum"]
+    response = response_schema(document, RETRY_PATH)
+    assert set(response["properties"]) == {"results", "count"}
+    result = resolve(document, response["properties"]["results"]["items"])
+    assert set(result["properties"]) == RETRY_RESULT_FIELDS  # error_msg, not error_message
+    assert document["paths"][RETRY_PATH]["post"]["operationId"] == "BatchRestoreTask"
+
+
+def test_list_request_and_response_match_the_page() -> None:
+    document = openapi_document()
+    assert document["paths"][LIST_PATH]["post"]["operationId"] == "ShowJobList"
+    request = request_schema(document, LIST_PATH)
+    assert set(request["required"]) == LIST_REQUEST_REQUIRED
+    assert set(request["properties"]) == LIST_REQUEST_FIELDS
+    props = request["properties"]
+    cur, per = props["cur_page"], props["per_page"]
+    assert (cur["minimum"], cur["default"]) == (0, LIST_CUR_PAGE_DEFAULT)  # 0 = all items
+    assert (per["minimum"], per["maximum"], per["default"]) == (
+        LIST_PER_PAGE_MIN, LIST_PER_PAGE_MAX, LIST_PER_PAGE_DEFAULT)
+    assert set(props["db_use_type"]["enum"]) == DB_USE_TYPES
+    assert set(props["net_type"]["enum"]) - {"", None} == NET_TYPES
+    assert set(props["engine_type"]["enum"]) >= OTC_ENGINE_TYPES
+    assert set(props["status"]["enum"]) >= {
+        "PAUSING", "INCRE_TRANSFER_STARTED", "RELEASE_CHILD_TRANSFER_COMPLETE"}
+    tag = resolve(document, props["tags"]["anyOf"][0]["items"])
+    assert (tag["properties"]["key"]["maxLength"], tag["properties"]["value"]["maxLength"]) == (
+        36, 43)  # drs_03_0104 table 6
+    response = response_schema(document, LIST_PATH)
+    assert set(response["required"]) == LIST_RESPONSE_FIELDS
+    job = resolve(document, response["properties"]["jobs"]["items"])
+    assert set(job["properties"]) == JOB_INFO_FIELDS
+
+
 def test_max_jobs_follows_the_setting() -> None:
     for path in (PAUSE_PATH, STATUS_PATH, RETRY_PATH):
         jobs = request_schema(openapi_document(max_jobs=7), path)["properties"]["jobs"]
@@ -265,3 +309,39 @@ def test_job_count_and_enum_bounds(fuzz_simulator) -> None:
         assert ok.status_code == 200
     bad = _post(fuzz_simulator, "batch-status", {"jobs": _ids(1)}, **{"X-Language": "de-de"})
     assert bad.status_code == 400 and "X-Language" in bad.json()["error_msg"]
+
+
+def _list(sim, **fields) -> httpx.Response:
+    body = {"cur_page": 1, "per_page": 10, "db_use_type": "migration", **fields}
+    return httpx.post(f"{sim.url}/v3/{PROJECT}/jobs", json=body, timeout=10,
+                      headers={"X-Auth-Token": TOKEN})
+
+
+@pytest.mark.parametrize(("fields", "status", "code"), [
+    ({"per_page": LIST_PER_PAGE_MAX}, 200, None),
+    ({"per_page": LIST_PER_PAGE_MAX + 1}, 400, "DRS.M00211"),
+    ({"per_page": LIST_PER_PAGE_MIN}, 200, None),
+    ({"per_page": LIST_PER_PAGE_MIN - 1}, 400, "DRS.M00210"),
+    ({"cur_page": 0}, 200, None),
+    ({"cur_page": -1}, 400, "DRS.M00210"),
+    ({"db_use_type": None}, 400, "DRS.M00201"),
+    ({"db_use_type": "replication"}, 400, "DRS.M00202"),
+    ({"per_page": None}, 400, "DRS.M00201"),
+    ({"engine_type": "", "name": "", "net_type": "", "status": ""}, 200, None),
+])
+def test_list_bounds(fuzz_simulator, fields, status, code) -> None:
+    answer = _list(fuzz_simulator, **fields)
+    assert answer.status_code == status, answer.text
+    assert answer.json().get("error_code") == code
+
+
+def test_list_and_retry_field_names(fuzz_simulator) -> None:
+    fuzz_simulator.seed([{"id": API_EXAMPLE_JOB, "status": "PAUSING"}])
+    answer = _list(fuzz_simulator, name=API_EXAMPLE_JOB).json()
+    assert set(answer) == LIST_RESPONSE_FIELDS and answer["total_record"] == 1
+    assert set(answer["jobs"][0]) == JOB_INFO_FIELDS
+    resumed = _post(fuzz_simulator, "batch-retry-task",
+                    {"jobs": [{"job_id": API_EXAMPLE_JOB, "is_sync_re_edit": True}]}).json()
+    assert resumed == {"results": [{"id": API_EXAMPLE_JOB, "status": "success"}], "count": 1}
+    again = _post(fuzz_simulator, "batch-retry-task", {"jobs": [{"job_id": API_EXAMPLE_JOB}]})
+    assert set(again.json()["results"][0]) == RETRY_RESULT_FIELDS  # failed: not paused any more

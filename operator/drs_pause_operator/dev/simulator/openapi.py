@@ -260,12 +260,17 @@ def _schemas(max_jobs: int) -> dict[str, Any]:
                 "service_name": {"type": "string", "maxLength": 64, "nullable": True},
                 "status": _filter([*TASK_STATES, "PAUSEING"]),
                 "tags": {
-                    "nullable": True,
                     "description": "Array of ResourceTag (OTC) or {key: value} (Huawei SDK)",
                     "anyOf": [
-                        {"type": "array", "maxItems": MAX_TAGS, "items": _ref("ResourceTag")},
+                        {
+                            "type": "array",
+                            "nullable": True,
+                            "maxItems": MAX_TAGS,
+                            "items": _ref("ResourceTag"),
+                        },
                         {
                             "type": "object",
+                            "nullable": True,
                             "maxProperties": MAX_TAGS,
                             "additionalProperties": {
                                 "type": "string",
