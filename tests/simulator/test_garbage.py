@@ -19,6 +19,13 @@ from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 from .helpers import JOB_A, JOB_B, PROJECT, TOKEN
 
 OPERATIONS = ["batch-pause-task", "batch-status", "batch-retry-task"]
+LIST = ""  # POST /v3/{project_id}/jobs, the task list
+
+
+def url(operation: str) -> str:
+    return f"/v3/{PROJECT}/jobs/{operation}" if operation else f"/v3/{PROJECT}/jobs"
+
+
 FUZZ = settings(
     max_examples=120,
     deadline=None,
@@ -49,6 +56,25 @@ bodies = st.one_of(
             "page_req": st.dictionaries(st.sampled_from(["cur_page", "per_page"]), json_values)
         },
     ),
+)
+
+
+list_values = st.sampled_from(["", "migration", "sync", "mysql", "PAUSING", "eip"]) | json_values
+list_bodies = st.fixed_dictionaries(
+    {},
+    optional={
+        name: list_values | st.integers(min_value=-2, max_value=200)
+        for name in ("cur_page", "per_page", "db_use_type", "engine_type", "name", "net_type",
+                     "status", "service_name", "enterprise_project_id")
+    }
+    | {
+        "tags": st.lists(
+            st.fixed_dictionaries({}, optional={"key": list_values, "value": list_values}),
+            max_size=4,
+        )
+        | st.dictionaries(st.text(max_size=40), list_values, max_size=4)
+        | json_values
+    },
 )
 
 
@@ -86,13 +112,29 @@ def test_json_garbage(http: httpx.Client, operation: str, body: object) -> None:
 
 
 @FUZZ
+@given(body=list_bodies | json_values)
+def test_list_garbage(http: httpx.Client, body: object) -> None:
+    response = http.post(
+        url(LIST),
+        content=json.dumps(body),
+        headers={"X-Auth-Token": TOKEN, "Content-Type": "application/json"},
+    )
+    check(response)
+    if response.status_code == 400:
+        assert response.json()["error_code"].startswith("DRS.M")
+    else:
+        assert response.status_code == 200
+        assert set(response.json()) == {"total_record", "jobs"}
+
+
+@FUZZ
 @given(
-    operation=st.sampled_from([*OPERATIONS, "../auth/tokens"]),
+    operation=st.sampled_from([*OPERATIONS, LIST, "../auth/tokens"]),
     raw=st.binary(max_size=300),
     content_type=st.sampled_from(["application/json", "text/plain", "", "application/json; x"]),
 )
 def test_byte_garbage(http: httpx.Client, operation: str, raw: bytes, content_type: str) -> None:
-    path = "/v3/auth/tokens" if operation.startswith("..") else f"/v3/{PROJECT}/jobs/{operation}"
+    path = "/v3/auth/tokens" if operation.startswith("..") else url(operation)
     headers = {"X-Auth-Token": TOKEN}
     if content_type:
         headers["Content-Type"] = content_type
@@ -141,9 +183,9 @@ def test_authorization_garbage(http: httpx.Client, authorization: str) -> None:
     ],
 )
 def test_pathological_bodies(http: httpx.Client, body: bytes) -> None:
-    for operation in OPERATIONS:
+    for operation in [*OPERATIONS, LIST]:
         response = http.post(
-            f"/v3/{PROJECT}/jobs/{operation}",
+            url(operation),
             content=body,
             headers={"X-Auth-Token": TOKEN, "Content-Type": "application/json"},
         )
