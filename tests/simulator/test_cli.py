@@ -175,3 +175,47 @@ def test_tls(tmp_path: Path) -> None:
         assert proc.url.startswith("https://127.0.0.1:")
         with httpx.Client(base_url=proc.url, verify=False, timeout=5.0) as client:
             assert client.get("/healthz").json() == {"status": "ok"}
+
+
+def test_resume_and_list_options_in_a_subprocess(tmp_path: Path) -> None:
+    jobs = write(
+        tmp_path,
+        json.dumps(
+            [
+                {"id": JOB_A, "status": "PAUSING", "name": "orders", "tags": {"env": "prod"}},
+                {"id": JOB_B, "db_use_type": "sync", "create_time": "2024-01-01 00:00:00"},
+            ]
+        ),
+    )
+    args = ["--jobs", str(jobs), "--token", TOKEN, "--resume-delay", "30"]
+    args += ["--not-found-body", "results-only"]
+    with SimulatorProcess(args) as proc, httpx.Client(base_url=proc.url, timeout=5.0) as client:
+        headers = {"X-Auth-Token": TOKEN}
+        config = proc.admin("GET", "/admin/config")
+        assert (config["resume_delay_seconds"], config["not_found_body"]) == (30, "results-only")
+        resumed = client.post(
+            f"/v3/{PROJECT}/jobs/batch-retry-task",
+            json={"jobs": [{"job_id": JOB_A, "is_sync_re_edit": True}]},
+            headers=headers,
+        )
+        assert resumed.json()["results"] == [{"id": JOB_A, "status": "success"}]
+        task = proc.admin("GET", f"/admin/tasks/{JOB_A}")
+        assert (task["status"], task["pending_status"]) == ("PAUSING", "INCRE_TRANSFER_STARTED")
+        assert [c["job_ids"] for c in proc.calls("resume")] == [[JOB_A]]
+        assert len(proc.calls(job_id=JOB_A)) == 1
+        listed = client.post(
+            f"/v3/{PROJECT}/jobs",
+            json={"cur_page": 1, "per_page": 10, "db_use_type": "migration", "name": "ORD"},
+            headers=headers,
+        ).json()
+        assert [(j["id"], j["name"]) for j in listed["jobs"]] == [(JOB_A, "orders")]
+        ids = proc.seed_many(250, fields={"db_use_type": "sync"})
+        assert len(ids) == 250
+        synced = client.post(
+            f"/v3/{PROJECT}/jobs",
+            json={"cur_page": 3, "per_page": 100, "db_use_type": "sync"},
+            headers=headers,
+        ).json()
+        assert synced["total_record"] == 251 and len(synced["jobs"]) == 51
+        assert synced["jobs"][-1]["id"] == JOB_B  # the oldest
+    assert proc.returncode == 0
