@@ -51,6 +51,12 @@ async def test_resume_in_pauseing_spelling_mode(drs: Drs, sim: RunningSimulator)
     assert await drs.statuses(JOB_A) == {JOB_A: "INCRE_TRANSFER_STARTED"}
 
 
+async def test_a_task_seeded_as_pauseing_is_paused(drs: Drs, sim: RunningSimulator) -> None:
+    sim.seed([{"id": JOB_A, "status": "PAUSEING"}])
+    assert sim.task(JOB_A).status == "PAUSING"
+    assert (await drs.resume(JOB_A)).json()["results"] == [SUCCESS_A]
+
+
 @pytest.mark.parametrize(
     ("status", "code"),
     [

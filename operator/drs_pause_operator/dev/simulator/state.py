@@ -136,7 +136,7 @@ class TaskSeed(BaseModel):
     def _state_name(cls, value: str | None) -> str | None:
         if value is not None and not STATE_RE.match(value):
             raise ValueError("status must be an upper-case DRS state name, e.g. PAUSING")
-        return value
+        return PAUSED if value == "PAUSEING" else value  # one OTC page's spelling
 
     @field_validator("pause_outcome")
     @classmethod
