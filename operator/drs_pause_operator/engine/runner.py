@@ -1,34 +1,87 @@
-"""Run the kopf operator with our registry, settings and memo."""
+"""Run the kopf operator with our registry, settings and memo.
+
+kopf discovers the served resources once, at start (cluster scanning is off, see startup.py):
+if the API server does not serve drsjobpauses at that moment (it is restarting, or the CRD is
+not installed yet), kopf would run without ever watching them. So the runner asks the API
+server's discovery first and starts kopf only once the resource is served, and asks again
+whenever kopf stops on its own (not on a stop request).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
+from typing import Any
 
 import kopf
 
 from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.engine.handlers import registry
+from drs_pause_operator.resource.spec import GROUP, PLURAL, VERSION
 
 log = logging.getLogger(__name__)
 
-# kopf discovers the served resources once at start (cluster scanning is off, see runtime.py). If
-# the API server does not serve drsjobpauses at that moment (it is restarting, or the CRD is not
-# installed yet), kopf logs this and never watches them. The operator then starts kopf again.
-UNRESOLVED = "Unresolved resources cannot be served"
-RESTART_DELAY = 5.0
+RETRY_DELAY = 5.0  # between discovery attempts while the resource is not served
 
 
-class _UnresolvedWatch(logging.Handler):
-    def __init__(self, stop: asyncio.Event) -> None:
-        super().__init__(logging.WARNING)
-        self.stop = stop
-        self.fired = False
+def resource_served() -> bool:
+    """Does the API server's discovery list drsjobpauses? (False on any error: ask again.)
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage().startswith(UNRESOLVED):
-            self.fired = True
-            self.stop.set()
+    Discovery is readable by every authenticated client (the ``system:discovery`` role), so
+    this needs no grant beyond what the operator has.
+    """
+    from kubernetes import client, config
+
+    try:
+        try:
+            config.load_incluster_config()
+        except config.ConfigException:
+            config.load_kube_config()
+        with client.ApiClient() as api:
+            data: Any = api.call_api(
+                f"/apis/{GROUP}/{VERSION}",
+                "GET",
+                response_type="object",
+                auth_settings=["BearerToken"],
+                _return_http_data_only=True,
+                _request_timeout=10,
+            )
+    except Exception as err:  # unreachable, 404 (no such group), 5xx: not served now
+        log.debug("discovery of %s/%s failed: %s", GROUP, VERSION, err)
+        return False
+    return any(r.get("name") == PLURAL for r in (data or {}).get("resources") or [])
+
+
+async def wait_until_served(
+    stop_flag: asyncio.Event | None,
+    served: Callable[[], bool] = resource_served,
+    delay: float = RETRY_DELAY,
+) -> bool:
+    """Wait until the resource is served; False when asked to stop first."""
+    warned = False
+    while not (stop_flag is not None and stop_flag.is_set()):
+        if await asyncio.to_thread(served):
+            if warned:
+                log.info("the API server serves %s.%s now; starting the watch", PLURAL, GROUP)
+            return True
+        if not warned:
+            log.warning(
+                "the API server does not serve %s.%s (is the CRD installed? is the API server "
+                "restarting?); asking again every %ss",
+                PLURAL,
+                GROUP,
+                delay,
+            )
+            warned = True
+        try:
+            if stop_flag is None:
+                await asyncio.sleep(delay)
+            else:
+                await asyncio.wait_for(stop_flag.wait(), delay)
+        except TimeoutError:
+            pass
+    return False
 
 
 async def run_operator(
@@ -39,42 +92,22 @@ async def run_operator(
     memo: kopf.Memo | None = None,
     stop_flag: asyncio.Event | None = None,
     ready_flag: object | None = None,
+    served: Callable[[], bool] = resource_served,
 ) -> None:
     memo = memo if memo is not None else kopf.Memo()
     memo.settings = settings
-    kopf_log = logging.getLogger("kopf")
-    while True:
-        stop = asyncio.Event()
-        watch = _UnresolvedWatch(stop)
-        kopf_log.addHandler(watch)
-        relay = None
-        if stop_flag is not None:
-            relay = asyncio.create_task(_relay(stop_flag, stop))
-        try:
-            await kopf.operator(
-                registry=registry,
-                memo=memo,
-                clusterwide=not settings.namespaces,
-                namespaces=list(settings.namespaces),
-                standalone=peering is None,
-                peering_name=peering,
-                liveness_endpoint=liveness,
-                stop_flag=stop,
-                ready_flag=ready_flag,  # type: ignore[arg-type]
-            )
-        finally:
-            kopf_log.removeHandler(watch)
-            if relay is not None:
-                relay.cancel()
-        if not watch.fired or (stop_flag is not None and stop_flag.is_set()):
-            return
-        log.warning(
-            "the API server does not serve drsjobpauses.drs.cloudops.dev (is the CRD installed? "
-            "is the API server restarting?); starting the watch again in %ss", RESTART_DELAY
+    while await wait_until_served(stop_flag, served):
+        await kopf.operator(
+            registry=registry,
+            memo=memo,
+            clusterwide=not settings.namespaces,
+            namespaces=list(settings.namespaces),
+            standalone=peering is None,
+            peering_name=peering,
+            liveness_endpoint=liveness,
+            stop_flag=stop_flag,  # type: ignore[arg-type]
+            ready_flag=ready_flag,  # type: ignore[arg-type]
         )
-        await asyncio.sleep(RESTART_DELAY)
-
-
-async def _relay(source: asyncio.Event, target: asyncio.Event) -> None:
-    await source.wait()
-    target.set()
+        if stop_flag is None or stop_flag.is_set():
+            return
+        log.warning("kopf stopped on its own; starting it again once the resource is served")

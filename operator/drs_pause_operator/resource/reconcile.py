@@ -30,7 +30,10 @@ from drs_pause_operator.resource.status import (
     PAUSED,
     PENDING,
     JobState,
+    Problem,
     bounded,
+    condition,
+    parse_time,
 )
 
 NOT_PAUSABLE = "DRS.M00304"
@@ -45,6 +48,8 @@ GONE_STATES = frozenset(
         "RELEASE_RESOURCE_FAILED",
     }
 )
+# Stalled reasons that are about jobs, not about the operator's access to DRS.
+NOT_PROBLEMS = frozenset({"JobsFailed", "NotStalled"})
 # Verification polls: quick at first (a pause usually lands within a second), then every 10 s.
 POLL_MIN, POLL_MAX = 0.5, 10.0
 
@@ -69,9 +74,46 @@ class TaskAnswer(Protocol):
 
 @dataclass(frozen=True)
 class Policy:
+    """When to try again: the one home of every delay a pass may choose.
+
+    Whether an answer is transient at all is decided in ``drs/retry.py``; this says how long to
+    wait after each kind of setback.
+    """
+
     verify_timeout: float = 600.0  # 0 = trust the pause API's "success" without batch-status
+    # A job's own pause answer was transient: capped exponential backoff with jitter.
     backoff_base: float = 1.0
     backoff_cap: float = 300.0
+    # An operator-level problem (Secret, endpoint, credentials): re-checked soon after it
+    # appeared, then less often (half the time it has lasted, within these bounds).
+    stalled_min: float = 2.0
+    stalled_max: float = 60.0
+    # A whole DRS call failed transiently: nothing of the object is tried again sooner, whatever
+    # its jobs' own schedule says (no hot loop while DRS is down).
+    transient_retry: float = 3.0
+    # The Kubernetes API was unreachable or answered 429/5xx: look again soon, with jitter
+    # (nothing is lost: the status holds the write-ahead attempt).
+    kube_retry_min: float = 2.0
+    kube_retry_max: float = 5.0
+    # A pass failed with an unexpected error (a bug): try again, but not in a loop.
+    error_retry: float = 60.0
+
+    def stalled_backoff(self, status: Mapping[str, Any] | None, now: dt.datetime) -> float:
+        """Seconds until a stalled object is re-checked (from its Stalled transition time)."""
+        since = parse_time((condition(status, "Stalled") or {}).get("lastTransitionTime")) or now
+        waited = (now - since).total_seconds()
+        return min(self.stalled_max, max(self.stalled_min, waited / 2))
+
+    def kube_retry(self, rng: random.Random) -> float:
+        return rng.uniform(self.kube_retry_min, self.kube_retry_max)
+
+
+def carried_problem(status: Mapping[str, Any] | None) -> Problem | None:
+    """The operator-level problem the status shows, if any (kept until a pass shows it gone)."""
+    stalled = condition(status, "Stalled") or {}
+    if stalled.get("status") == "True" and stalled.get("reason") not in NOT_PROBLEMS:
+        return Problem(str(stalled.get("reason")), str(stalled.get("message", "")))
+    return None
 
 
 def sync(

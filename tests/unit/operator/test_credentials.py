@@ -17,7 +17,7 @@ from drs_pause_operator.resource.credentials import (
 )
 from drs_pause_operator.resource.status import Problem
 
-from ._sim import J1, spec_of
+from .values import J1, spec_of
 
 DEFAULT = Settings(default_credentials_secret="drs-system/drs-credentials")
 INSECURE = Settings(

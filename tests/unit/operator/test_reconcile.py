@@ -33,19 +33,15 @@ from drs_pause_operator.resource.status import (
     PENDING,
 )
 
-from ._sim import (
+from .values import (
     J1,
     J2,
     J3,
     NOW,
     Pause,
     Task,
-    answer_all,
     at,
     job,
-    must_not_call,
-    pause_all,
-    run_pass,
     spec_of,
 )
 
@@ -126,41 +122,6 @@ def test_sync_retry_token_resets_failed_jobs_once(
         assert jobs[0] == failed
 
 
-def test_retry_token_acts_once_across_passes() -> None:
-    spec = spec_of(J1)
-    status = run_pass(
-        spec,
-        None,
-        NOW,
-        checks=must_not_call("status"),
-        pause=pause_all(api_status="failed", error_code="DRS.M05004"),
-    ).status
-    assert status["jobs"][0]["phase"] == FAILED
-    # New annotation value: the Failed job is sent again (after a precheck).
-    retried = run_pass(
-        spec,
-        status,
-        at(10),
-        retry_token="2026-11-28T10:00:10Z",
-        checks=answer_all("INCRE_TRANSFER_STARTED"),
-        pause=pause_all(api_status="failed", error_code="DRS.M05004"),
-    )
-    assert retried.paused == [J1]
-    assert retried.status["retryFailedToken"] == "2026-11-28T10:00:10Z"
-    assert retried.job(J1).phase == FAILED and retried.job(J1).attempts == 2
-    # Same value on later passes: nothing is sent.
-    again = run_pass(
-        spec,
-        retried.status,
-        at(20),
-        retry_token="2026-11-28T10:00:10Z",
-        checks=must_not_call("status"),
-        pause=must_not_call("pause"),
-    )
-    assert again.calls == 0
-    assert again.status == retried.status | {"conditions": again.status["conditions"]}
-
-
 # --- due_checks / due_pauses ----------------------------------------------------------------
 
 
@@ -190,35 +151,6 @@ def test_due(phase: str, attempts: int, next_at: float | None, check: bool, send
     )
     assert (J1 in due_checks([j], NOW)) is check
     assert (j in due_pauses([j], NOW)) is send
-
-
-def test_a_restarted_operator_sends_nothing_for_a_finished_object() -> None:
-    spec = spec_of(J1, J2, J3)
-    first = run_pass(
-        spec,
-        None,
-        NOW,
-        pause=lambda jobs: {
-            J1: Pause(J1),
-            J2: Pause(J2),
-            J3: Pause(J3, "failed", "DRS.M05003", "no such task"),
-        },
-        verify=answer_all("PAUSING"),
-    )
-    assert first.status["phase"] == "PartiallyPaused"
-    assert first.wake is None
-    for later in (1, 3600, 86400 * 30):  # a restart any time later, from the stored status
-        again = run_pass(
-            spec,
-            first.status,
-            at(later),
-            checks=must_not_call("status"),
-            pause=must_not_call("pause"),
-            verify=must_not_call("verify"),
-        )
-        assert again.calls == 0
-        assert again.status == first.status  # no write either
-        assert again.wake is None
 
 
 # --- apply_status ---------------------------------------------------------------------------
@@ -584,156 +516,3 @@ def test_jobs_from_status_skips_junk() -> None:
         ]
     }
     assert jobs_from_status(status) == [job(J1, pause_mode="all", phase=PAUSED, attempts=2)]
-
-
-# --- whole passes ---------------------------------------------------------------------------
-
-
-def test_pass_success_then_pausing_is_paused_with_one_pause_and_one_lookup() -> None:
-    r = run_pass(
-        spec_of(J1, J2),
-        None,
-        NOW,
-        checks=must_not_call("status"),
-        pause=pause_all(),
-        verify=answer_all("PAUSING"),
-    )
-    assert r.checked == [] and r.paused == [J1, J2] and r.verified == [J1, J2]
-    assert [j.phase for j in r.jobs] == [PAUSED, PAUSED]
-    assert r.status["phase"] == "Paused"
-    # The attempt was written before the request left.
-    assert [e["attempts"] for e in r.write_ahead["jobs"]] == [1, 1]
-    assert [e["phase"] for e in r.write_ahead["jobs"]] == [PENDING, PENDING]
-
-
-def test_pass_accepted_then_polled_until_pausing() -> None:
-    spec = spec_of(J1)
-    r = run_pass(spec, None, NOW, pause=pause_all(), verify=answer_all("INCRE_TRANSFER_STARTED"))
-    assert r.job(J1).phase == ACCEPTED
-    assert r.status["phase"] == "InProgress"
-    assert r.wake == pytest.approx(POLL_MIN)
-    r = run_pass(
-        spec,
-        r.status,
-        at(1),
-        checks=answer_all("INCRE_TRANSFER_STARTED"),
-        pause=must_not_call("pause"),
-    )
-    assert r.checked == [J1] and r.job(J1).phase == ACCEPTED
-    r = run_pass(spec, r.status, at(5), checks=answer_all("PAUSING"), pause=must_not_call("pause"))
-    assert r.job(J1).phase == PAUSED and r.status["phase"] == "Paused" and r.wake is None
-
-
-def test_pass_accepted_never_pausing_fails_after_the_timeout() -> None:
-    spec = spec_of(J1)
-    policy = Policy(verify_timeout=30)
-    r = run_pass(spec, None, NOW, policy, pause=pause_all(), verify=answer_all("STARTED"))
-    r = run_pass(
-        spec, r.status, at(31), policy, checks=answer_all("STARTED"), pause=must_not_call("pause")
-    )
-    assert r.job(J1).phase == FAILED
-    assert "did not reach PAUSING within 30s" in r.job(J1).error_message
-    assert r.status["phase"] == FAILED
-
-
-def test_pass_after_a_crash_between_write_ahead_and_answer_prechecks() -> None:
-    spec = spec_of(J1, J2)
-    crashed = run_pass(spec, None, NOW, pause=pause_all()).write_ahead
-    assert crashed is not None
-    # The stored status says both were sent; one of them was in fact paused.
-    r = run_pass(
-        spec,
-        crashed,
-        at(10),
-        checks=lambda ids: {J1: Task(J1, "PAUSING"), J2: Task(J2, "INCRE_TRANSFER_STARTED")},
-        pause=pause_all(),
-        verify=answer_all("PAUSING"),
-    )
-    assert r.checked == [J1, J2]
-    assert r.paused == [J2]  # J1 is not paused twice
-    assert r.job(J1).phase == PAUSED and r.job(J1).attempts == 1
-    assert r.job(J2).phase == PAUSED and r.job(J2).attempts == 2
-
-
-def test_pass_m00304_with_pausing_task_is_paused_not_failed() -> None:
-    r = run_pass(
-        spec_of(J1),
-        None,
-        NOW,
-        pause=pause_all(api_status="failed", error_code="DRS.M00304"),
-        verify=answer_all("PAUSING"),
-    )
-    assert r.job(J1).phase == PAUSED
-    assert r.status["phase"] == "Paused"
-
-
-def test_pass_transient_answer_is_retried_after_retry_after() -> None:
-    spec = spec_of(J1)
-    r = run_pass(
-        spec,
-        None,
-        NOW,
-        pause=pause_all(api_status=None, transient=True, retry_after=30, attempts=1),
-    )
-    entry = r.status["jobs"][0]
-    assert entry["phase"] == PENDING and entry["attempts"] == 1
-    assert entry["nextAttemptTime"] >= "2026-11-28T10:00:30Z"
-    assert r.wake is not None and r.wake >= 30
-    idle = run_pass(
-        spec, r.status, at(20), checks=must_not_call("status"), pause=must_not_call("pause")
-    )
-    assert idle.calls == 0
-    later = run_pass(
-        spec,
-        r.status,
-        at(31),
-        checks=answer_all("INCRE_TRANSFER_STARTED"),
-        pause=pause_all(),
-        verify=answer_all("PAUSING"),
-    )
-    assert later.checked == [J1] and later.paused == [J1]
-    assert later.job(J1).phase == PAUSED and later.job(J1).attempts == 2
-
-
-def test_pass_spec_change_adds_and_removes_jobs() -> None:
-    first = run_pass(spec_of(J1, J2), None, NOW, pause=pause_all(), verify=answer_all())
-    r = run_pass(
-        spec_of(J2, J3),
-        first.status,
-        at(60),
-        checks=must_not_call("status"),
-        pause=pause_all(),
-        verify=answer_all(),
-    )
-    assert r.paused == [J3]
-    assert [e["jobId"] for e in r.status["jobs"]] == [J2, J3]
-    assert r.status["summary"] == {"total": 2, "paused": 2, "failed": 0, "pending": 0}
-
-
-def test_pass_pause_mode_change_resends_only_jobs_not_paused() -> None:
-    first = run_pass(
-        spec_of(J1, J2),
-        None,
-        NOW,
-        pause=lambda jobs: {J1: Pause(J1), J2: Pause(J2, "failed", "DRS.M00202", "bad")},
-        verify=answer_all("PAUSING"),
-    )
-    assert [j.phase for j in first.jobs] == [PAUSED, FAILED]
-    changed = spec_of((J1, "all"), (J2, "all"))
-    r = run_pass(
-        changed,
-        first.status,
-        at(60),
-        checks=answer_all("INCRE_TRANSFER_STARTED"),
-        pause=pause_all(),
-        verify=answer_all("PAUSING"),
-    )
-    assert r.paused == [J2]  # the Paused job is not sent again
-    assert [(e["jobId"], e["pauseMode"], e["phase"]) for e in r.status["jobs"]] == [
-        (J1, "target", PAUSED),
-        (J2, "all", PAUSED),
-    ]
-    again = run_pass(
-        changed, r.status, at(120), checks=must_not_call("status"), pause=must_not_call("pause")
-    )
-    assert again.calls == 0 and again.status == r.status

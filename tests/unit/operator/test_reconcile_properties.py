@@ -1,4 +1,5 @@
-"""Property tests: arbitrary DRS answers folded through whole simulated passes.
+"""Property tests: arbitrary DRS answers folded through the operator's real reconcile pass
+(``engine.reconciler.Reconciler``, with a scripted gateway and an in-memory Kubernetes writer).
 
 Whatever DRS (or something pretending to be DRS) answers, a pass never raises, every job stays
 in one of the four phases, the status stays bounded and serialisable, and a job is only ever
@@ -8,6 +9,7 @@ off) a pause answer of "success" (in any letter case, as the client reads it).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import math
@@ -31,7 +33,8 @@ from drs_pause_operator.resource.status import (
     render,
 )
 
-from ._sim import J1, J2, J3, J4, NOW, Pause, Task, run_pass, spec_of
+from ..engine.fakes import Clock, ScriptedGateway, one_pass, spec_dict
+from .values import J1, J2, J3, J4, NOW, Pause, Task, spec_of
 
 PHASES = {PENDING, ACCEPTED, PAUSED, FAILED}
 JOB_IDS = [J1, J2, J3, J4]
@@ -162,28 +165,23 @@ def test_any_answers_fold_safely_and_pause_only_on_evidence(
     steps: list[dict[str, Any]], verify_timeout: float, seed: int
 ) -> None:
     policy = Policy(verify_timeout=verify_timeout)
-    rng = random.Random(seed)
     status: dict[str, Any] | None = None
-    now = NOW
+    clock = Clock(NOW)
     evidence: set[str] = set()
     for s in steps:
-        now = now + dt.timedelta(seconds=s["advance"])
+        clock.advance(s["advance"])
         ids = JOB_IDS[: s["count"]]
-        spec = spec_of(*zip(ids, s["modes"], strict=False))
-        seen: dict[str, list[Any]] = {"checks": [], "verify": [], "pause": []}
+        spec = spec_dict(*zip(ids, s["modes"], strict=False))
 
-        def checks(asked: list[str], s=s, seen=seen) -> dict[str, Any]:
-            seen["checks"].append(asked)
+        def checks(asked: list[str], s=s) -> dict[str, Any]:
             evidence.update(_evidence(s["checks"]))
             return s["checks"]
 
-        def verify(asked: list[str], s=s, seen=seen) -> dict[str, Any]:
-            seen["verify"].append(asked)
+        def verify(asked: list[str], s=s) -> dict[str, Any]:
             evidence.update(_evidence(s["verify"]))
             return s["verify"]
 
-        def pause(jobs: list[JobState], s=s, seen=seen) -> dict[str, Any]:
-            seen["pause"].append([j.job_id for j in jobs])
+        def pause(infos: list[Any], s=s) -> dict[str, Any]:
             if verify_timeout <= 0:
                 evidence.update(
                     k for k, a in s["pause"].items()
@@ -191,19 +189,25 @@ def test_any_answers_fold_safely_and_pause_only_on_evidence(
                 )
             return s["pause"]
 
-        before = {e["jobId"]: e for e in (status or {}).get("jobs", [])}
-        result = run_pass(
-            spec,
-            status,
-            now,
-            policy,
+        gateway = ScriptedGateway(
             checks=checks,
             pause=pause,
             verify=verify,
-            retry_token=s["retry_token"],
-            after_pause=s["after_pause"],
-            rng=rng,
+            on_pause=lambda s=s: clock.advance(s["after_pause"]),
         )
+        before = {e["jobId"]: e for e in (status or {}).get("jobs", [])}
+        result = asyncio.run(
+            one_pass(
+                gateway,
+                spec,
+                status,
+                clock=clock,
+                policy=policy,
+                retry_token=s["retry_token"],
+                seed=seed,
+            )
+        )
+        seen = {"checks": gateway.sent("checks"), "pause": gateway.sent("pause")}
         _assert_well_formed(result.status)
         assert [e["jobId"] for e in result.status["jobs"]] == ids
         for entry in result.status["jobs"]:

@@ -30,7 +30,7 @@ from drs_pause_operator.resource.status import (
     transition_events,
 )
 
-from ._sim import J1, J2, J3, NOW, at, job
+from .values import J1, J2, J3, NOW, at, job
 
 # --- JobState <-> dict ----------------------------------------------------------------------
 
@@ -202,7 +202,74 @@ def test_conditions_with_an_operator_problem(reason: str) -> None:
     c = _conds([job(J1), job(J2)], problem)
     assert c["Stalled"] == ("True", reason, "create the Secret drs-credentials")
     assert c["Ready"] == ("False", reason, "create the Secret drs-credentials")
-    assert c["Reconciling"][0] == "True"
+    # Blocked until a person acts: not reconciling, though the jobs are still pending.
+    assert c["Reconciling"] == ("False", reason, "0 of 2 jobs paused; 2 in progress")
+
+
+def _first_true(conditions) -> str | None:
+    """What kstatus reads: the first of Reconciling / Stalled that is True, in list order."""
+    return next(
+        (c[0] for c in conditions if c[0] in ("Reconciling", "Stalled") and c[1] == "True"), None
+    )
+
+
+@pytest.mark.parametrize(
+    "jobs",
+    [
+        [job(J1), job(J2)],  # before any attempt
+        [job(J1, attempts=1), job(J2, phase=ACCEPTED, attempts=1)],  # rejected mid-way
+        [job(J1, phase=PAUSED), job(J2, attempts=1)],
+        [job(J1, phase=PAUSED), job(J2, phase=PAUSED)],  # e.g. InvalidSpec on a paused object
+        [job(J1, phase=FAILED), job(J2, phase=FAILED)],
+    ],
+)
+def test_an_operator_problem_lists_stalled_before_a_false_reconciling(jobs) -> None:
+    conditions = conditions_for(jobs, Problem("AuthenticationFailed", "AK/SK rejected"))
+    assert [c[0] for c in conditions] == ["Ready", "Stalled", "Reconciling"]
+    assert conditions[2][1] == "False"
+    assert _first_true(conditions) == "Stalled"
+
+
+@pytest.mark.parametrize(
+    ("jobs", "first_true"),
+    [
+        ([job(J1), job(J2)], "Reconciling"),
+        ([job(J1, phase=ACCEPTED, attempts=1), job(J2, phase=PAUSED)], "Reconciling"),
+        ([job(J1, phase=FAILED, attempts=1), job(J2, attempts=1)], "Reconciling"),
+        ([job(J1, phase=PAUSED), job(J2, phase=PAUSED)], None),
+        ([job(J1, phase=PAUSED), job(J2, phase=FAILED)], "Stalled"),
+        ([job(J1, phase=FAILED), job(J2, phase=FAILED)], "Stalled"),
+    ],
+)
+def test_without_a_problem_the_order_stays_ready_reconciling_stalled(jobs, first_true) -> None:
+    conditions = conditions_for(jobs, None)
+    assert [c[0] for c in conditions] == ["Ready", "Reconciling", "Stalled"]
+    # Never both True: the order only decides nothing where one of them is True.
+    assert [c[1] for c in conditions[1:]].count("True") <= 1
+    assert _first_true(conditions) == first_true
+
+
+def test_render_keeps_the_problem_order_and_flips_back_when_it_is_fixed() -> None:
+    jobs = [job(J1, attempts=1), job(J2, attempts=1)]
+    stalled = render(None, jobs, 1, Problem("CredentialsNotFound", "no secret"), NOW)
+    assert [(c["type"], c["status"]) for c in stalled["conditions"]] == [
+        ("Ready", "False"),
+        ("Stalled", "True"),
+        ("Reconciling", "False"),
+    ]
+    fixed = render(stalled, jobs, 1, None, at(60))
+    assert [(c["type"], c["status"]) for c in fixed["conditions"]] == [
+        ("Ready", "False"),
+        ("Reconciling", "True"),
+        ("Stalled", "False"),
+    ]
+    # Both flipped, so both moved; Ready stayed False and kept its time.
+    times = {c["type"]: c["lastTransitionTime"] for c in fixed["conditions"]}
+    assert times == {
+        "Ready": "2026-11-28T10:00:00Z",
+        "Reconciling": "2026-11-28T10:01:00Z",
+        "Stalled": "2026-11-28T10:01:00Z",
+    }
 
 
 def test_ready_is_true_only_when_all_jobs_are_paused() -> None:

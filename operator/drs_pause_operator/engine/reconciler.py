@@ -1,0 +1,351 @@
+"""One reconcile pass of one DrsJobPause: the I/O around the pure steps of
+``resource/reconcile.py``.
+
+A pass reads the Secret, looks tasks up and pauses them through the gateway, writes the status
+(once before a pause leaves, once at the end) and posts one Event per transition:
+
+    parse spec -> sync -> [connect] -> [batch-status] -> [write-ahead] -> [pause]
+               -> [verify] -> expire -> render -> write -> events -> when to look again
+
+Every pass starts from the object's status, so restarts, watch replays and timers all end in
+the same place. The pass knows nothing of caches, queues or kopf: it is given an
+:class:`ObjectView` and a :class:`KubeWriter`, which tests replace with plain fakes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from drs_pause_operator.app.metrics import Metrics, PhaseTally
+from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.drs.errors import (
+    DrsAuthenticationError,
+    DrsError,
+    DrsInvalidProjectError,
+    DrsTLSError,
+)
+from drs_pause_operator.drs.models import PauseInfo
+from drs_pause_operator.drs.redact import REDACTOR, register_secret
+from drs_pause_operator.engine.kube import ObjectRef, SecretUnavailable
+from drs_pause_operator.outbound.gateway import DrsGateway
+from drs_pause_operator.resource.credentials import (
+    Credentials,
+    Target,
+    credentials_from_secret,
+    decode_secret_data,
+    resolve_target,
+)
+from drs_pause_operator.resource.reconcile import (
+    Policy,
+    apply_pause,
+    apply_status,
+    carried_problem,
+    due_checks,
+    due_pauses,
+    expire,
+    jobs_from_status,
+    mark_attempts,
+    next_wakeup,
+    settle_not_pausable,
+    sync,
+)
+from drs_pause_operator.resource.spec import DrsJobPauseSpec, SpecError, parse_spec
+from drs_pause_operator.resource.status import (
+    ACCEPTED,
+    FAILED,
+    PAUSED,
+    PENDING,
+    JobState,
+    Problem,
+    condition,
+    render,
+    transition_events,
+)
+
+log = logging.getLogger(__name__)
+
+#: Errors about the operator's access to DRS as a whole: the object stalls until they are gone.
+ACCESS_ERRORS = (DrsAuthenticationError, DrsTLSError, DrsInvalidProjectError)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class KubeWriter(Protocol):
+    """What a pass needs of the Kubernetes API (``engine.kube.KubeApi`` in the operator)."""
+
+    async def patch_status(
+        self, ref: ObjectRef, status: dict[str, Any]
+    ) -> dict[str, Any] | None: ...
+
+    async def read_secret(self, namespace: str, name: str) -> dict[str, str]: ...
+
+    async def post_event(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None: ...
+
+
+class ObjectView(Protocol):
+    """The object as the pass sees it (``engine.controller.Entry`` in the operator)."""
+
+    ref: ObjectRef
+    generation: int
+    retry_token: str | None
+
+    @property
+    def spec(self) -> dict[str, Any]: ...
+
+    @property
+    def status(self) -> dict[str, Any]: ...
+
+    def status_is(self, value: dict[str, Any]) -> bool: ...
+
+    def written(self, body: dict[str, Any], status: dict[str, Any]) -> None:
+        """The status was written; ``body`` is the object the API server answered with."""
+
+
+@dataclass
+class Connection:
+    target: Target
+    creds: Credentials
+    language: str
+
+
+@dataclass
+class PassResult:
+    #: Seconds until the object wants another pass; None when nothing is due.
+    wake_after: float | None
+    drs_calls: int = 0
+    # A whole DRS call failed transiently: nothing of this object is retried sooner than
+    # Policy.transient_retry, whatever the jobs' own schedule says.
+    transient_failure: bool = False
+    # Jobs whose task state batch-status answered in this pass: only those can be found
+    # overdue (a lost lookup must not fail a task that did pause).
+    observed: set[str] = field(default_factory=set)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        settings: Settings,
+        kube: KubeWriter,
+        gateway: DrsGateway,
+        metrics: Metrics,
+        *,
+        tally: PhaseTally | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        rng: random.Random | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.kube = kube
+        self.gateway = gateway
+        self.metrics = metrics
+        self.tally = tally if tally is not None else PhaseTally(metrics)
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.policy = policy or Policy(verify_timeout=settings.verify_timeout)
+
+    async def reconcile(self, obj: ObjectView) -> PassResult:
+        olog = logging.LoggerAdapter(log, {"object": f"{obj.ref.namespace}/{obj.ref.name}"})
+        now = self.clock()
+        start_status = obj.status
+        try:
+            spec = parse_spec(obj.spec)
+        except SpecError as err:
+            status = render(
+                start_status,
+                jobs_from_status(start_status),
+                obj.generation,
+                Problem("InvalidSpec", str(err)),
+                now,
+                start_status.get("retryFailedToken"),
+            )
+            await self._write(obj, status, olog)
+            await self._post_events(obj, start_status)
+            return PassResult(wake_after=None)
+
+        jobs, token = sync(
+            spec,
+            jobs_from_status(start_status),
+            retry_token=obj.retry_token,
+            acted_token=start_status.get("retryFailedToken"),
+        )
+        problem: Problem | None = None
+        result = PassResult(wake_after=None)
+        if due_checks(jobs, now) or due_pauses(jobs, now):
+            conn = await self.connect(spec, obj.ref.namespace)
+            if isinstance(conn, Problem):
+                problem = conn
+            else:
+                try:
+                    jobs = await self._drs_steps(obj, conn, jobs, token, olog, result)
+                except ACCESS_ERRORS as err:
+                    problem = problem_from(err)
+                    # Nothing is due before the stalled backoff: the watch event of this pass's
+                    # own status write must not send the rejected request again at once (that
+                    # was a hot loop against DRS/IAM with bad credentials).
+                    retry_at = now + dt.timedelta(
+                        seconds=self.policy.stalled_backoff(start_status, now)
+                    )
+                    jobs = [j.update(next_attempt_time=retry_at) if j.active else j for j in jobs]
+                except DrsError as err:
+                    olog.info(
+                        "DRS call failed (%s); looking again in %ss",
+                        REDACTOR.redact(str(err)),
+                        self.policy.transient_retry,
+                    )
+                    result.transient_failure = True
+                    # A transient failure says nothing about an access problem seen before:
+                    # it stays until a pass gets through (no Stalled flapping).
+                    problem = carried_problem(start_status)
+        elif any(j.active for j in jobs):
+            problem = carried_problem(start_status)
+
+        now = self.clock()
+        jobs = expire(jobs, now, self.policy, observed=result.observed)
+        status = render(obj.status, jobs, obj.generation, problem, now, token)
+        await self._write(obj, status, olog)
+        await self._post_events(obj, start_status)
+        self._tally(obj, jobs, problem)
+
+        wake = next_wakeup(jobs, now, self.policy)
+        if problem is not None:
+            wake = self.policy.stalled_backoff(status, now)
+        if result.transient_failure:
+            wake = max(wake or 0.0, self.policy.transient_retry)
+        result.wake_after = wake
+        return result
+
+    async def _drs_steps(
+        self,
+        obj: ObjectView,
+        conn: Connection,
+        jobs: list[JobState],
+        token: str | None,
+        olog: logging.LoggerAdapter,
+        result: PassResult,
+    ) -> list[JobState]:
+        now = self.clock()
+        checks = due_checks(jobs, now)
+        if checks:
+            answers = await self.gateway.status(conn.target, conn.creds, conn.language, checks)
+            result.drs_calls += 1
+            result.observed.update(_seen(answers))
+            jobs = apply_status(jobs, answers, now, self.policy)
+        to_pause = due_pauses(jobs, now)
+        if not to_pause:
+            return jobs
+        ids = {j.job_id for j in to_pause}
+        retried = sum(1 for j in to_pause if j.attempts > 0)
+        if retried:
+            self.metrics.retries.inc(retried)
+        jobs = mark_attempts(jobs, ids, now)
+        # Write-ahead: the attempt is durable before the request leaves (see reconcile.py).
+        # Not written (object deleted or replaced): nothing is sent for it. Announced to the
+        # gateway meanwhile, so a pause call about to leave half full waits for these jobs.
+        # A problem the status shows stays in the write-ahead too: only the end of a pass that
+        # got through may clear it (else Stalled would flap while a request is out).
+        problem = carried_problem(obj.status)
+        with self.gateway.announce(conn.target, conn.creds, conn.language):
+            written = await self._write(
+                obj, render(obj.status, jobs, obj.generation, problem, now, token), olog
+            )
+        if not written:
+            return jobs
+        infos = [
+            PauseInfo(job_id=j.job_id, pause_mode=j.pause_mode)  # type: ignore[arg-type]
+            for j in jobs
+            if j.job_id in ids
+        ]
+        outcomes = await self.gateway.pause(conn.target, conn.creds, conn.language, infos)
+        result.drs_calls += 1
+        for o in outcomes.values():
+            self.metrics.job_result(
+                "success" if o.succeeded else ("transient" if o.transient else "failed"),
+                o.error_code,
+            )
+        now = self.clock()
+        jobs, verify = apply_pause(jobs, outcomes, now, self.policy, self.rng)
+        if verify:
+            try:
+                answers = await self.gateway.status(conn.target, conn.creds, conn.language, verify)
+                result.drs_calls += 1
+            except DrsError as err:
+                if isinstance(err, ACCESS_ERRORS):
+                    raise
+                olog.info(
+                    "verification lookup failed (%s); polling later", REDACTOR.redact(str(err))
+                )
+                result.transient_failure = True
+                return jobs
+            result.observed.update(_seen(answers))
+            jobs = apply_status(jobs, answers, now, self.policy)
+            jobs = settle_not_pausable(jobs, answers, verify)
+        return jobs
+
+    async def connect(self, spec: DrsJobPauseSpec, namespace: str) -> Connection | Problem:
+        """The endpoint and credentials of an object, or why it cannot have them."""
+        target = resolve_target(spec, namespace, self.settings)
+        if isinstance(target, Problem):
+            return target
+        try:
+            raw = await self.kube.read_secret(target.secret.namespace, target.secret.name)
+        except SecretUnavailable as err:
+            return Problem(err.reason, err.message)
+        creds = credentials_from_secret(decode_secret_data(raw), target.secret, self.settings)
+        if isinstance(creds, Problem):
+            return creds
+        register_secret(*creds.secret_values())
+        return Connection(target, creds, spec.language)
+
+    async def _write(
+        self, obj: ObjectView, status: dict[str, Any], olog: logging.LoggerAdapter
+    ) -> bool:
+        """Patch status if it changed. False when the object is gone or was replaced."""
+        if obj.status_is(status):
+            return True
+        body = await self.kube.patch_status(obj.ref, status)
+        if body is None:
+            olog.info("object is gone or replaced; dropping this pass's status")
+            return False
+        obj.written(body, status)
+        olog.debug("status written: phase %s", status.get("phase"))
+        return True
+
+    async def _post_events(self, obj: ObjectView, before: dict[str, Any]) -> None:
+        """One Event per transition between the start and the end of a pass."""
+        for type_, reason, message in transition_events(before, obj.status):
+            await self.kube.post_event(obj.ref, type_, reason, message)
+
+    def _tally(self, obj: ObjectView, jobs: list[JobState], problem: Problem | None) -> None:
+        counts = {p: 0 for p in (PENDING, ACCEPTED, PAUSED, FAILED)}
+        for job in jobs:
+            counts[job.phase] += 1
+        current = obj.status
+        stalled = condition(current, "Stalled") or {}
+        reason = stalled.get("reason") if stalled.get("status") == "True" else ""
+        self.tally.set(
+            obj.ref.uid,
+            str(current.get("phase", PENDING)),
+            counts,
+            problem.reason if problem else str(reason or ""),
+        )
+
+
+def problem_from(err: DrsError) -> Problem:
+    message = REDACTOR.redact(str(err))
+    if isinstance(err, DrsAuthenticationError):
+        return Problem("AuthenticationFailed", f"DRS rejected the credentials: {message}")
+    if isinstance(err, DrsTLSError):
+        return Problem("TLSError", f"TLS connection to DRS failed: {message}")
+    return Problem("InvalidProject", f"DRS rejected the project: {message}")
+
+
+def _seen(answers: dict[str, Any]) -> list[str]:
+    """Ids batch-status told something about (a state, or an error such as not found)."""
+    return [i for i, a in answers.items() if a.status or a.error_code]
