@@ -1,4 +1,4 @@
-"""Endpoint safety (API.md 3.3) and credentials from Secrets (3.1): values never leak."""
+"""Endpoint safety and credentials from Secrets (docs/reference.md): values never leak."""
 
 from __future__ import annotations
 
