@@ -1,9 +1,10 @@
-"""Static checks of the Dockerfile (there is no container engine here to build it).
+"""Static checks of the Dockerfile and of what the release workflow publishes.
 
-This is a weak test: it reads the instructions and checks the properties the chart relies on
-(non-root numeric user, the console-script entrypoint, a builder stage whose wheel the runtime
-installs, a context that holds what the build needs); it cannot show that the image builds or
-runs.
+These read the instructions and check the properties the chart relies on (non-root numeric
+user, the console-script entrypoint, a builder stage whose wheel the runtime installs, a base
+image that is a build argument, a context that holds what the build needs). That the image
+builds and runs is shown by tests/node: buildah builds this Dockerfile and the chart runs it in a
+pod.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "Dockerfile"
@@ -169,3 +171,26 @@ def test_build_context_holds_what_the_build_needs_and_nothing_else(path, needed)
         if line.strip() and not line.startswith("#")
     ]
     assert _ignored(path, patterns) is (not needed)
+
+
+def test_base_image_is_a_build_argument_defaulting_to_the_public_python_image():
+    froms = [rest for word, rest in _instructions() if word == "FROM"]
+    assert _args()["PYTHON_IMAGE"] == "python:3.11-slim-bookworm"
+    assert all(f.startswith("${PYTHON_IMAGE} AS ") for f in froms), froms
+
+
+def test_chart_default_image_is_what_the_release_workflow_publishes():
+    workflow = yaml.safe_load((ROOT / ".github" / "workflows" / "release.yaml").read_text())
+    values = yaml.safe_load((ROOT / "charts" / "drs-pause-operator" / "values.yaml").read_text())
+    chart = yaml.safe_load((ROOT / "charts" / "drs-pause-operator" / "Chart.yaml").read_text())
+    assert values["image"]["repository"] == workflow["env"]["IMAGE"]
+    # An empty tag means the chart's appVersion: the release workflow tags the image with the
+    # version of the git tag, which must equal appVersion (checked by the workflow).
+    assert values["image"]["tag"] == ""
+    build = next(step for step in workflow["jobs"]["image"]["steps"]
+                 if str(step.get("uses", "")).startswith("docker/build-push-action"))
+    assert build["with"]["push"] is True
+    assert "linux/arm64" in build["with"]["platforms"]
+    assert build["with"]["provenance"]
+    assert "{{version}}" in str(workflow["jobs"]["image"]["steps"])
+    assert chart["appVersion"]

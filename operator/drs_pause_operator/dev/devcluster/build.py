@@ -1,15 +1,18 @@
-"""Build the local control plane's binaries from Go modules, cached outside the repository.
+"""Build the local cluster's binaries from Go modules, cached outside the repository.
 
-kube-apiserver, kubectl and etcd come from the small Go module in ``gomod/kube`` (it pins every
-Kubernetes staging module, which ``go install k8s.io/kubernetes/...@v`` cannot do); helm comes
-from ``go install`` of its own module. Binaries are cached under a directory keyed by the
-versions and by a hash of the module files, so a version bump rebuilds and nothing else does.
+kube-apiserver, kubectl and etcd (and, for a node, kubelet, kube-controller-manager,
+kube-scheduler and a static ``pause``) come from the small Go module in ``gomod/kube`` (it pins
+every Kubernetes staging module, which ``go install k8s.io/kubernetes/...@v`` cannot do); helm and
+actionlint come from ``go install`` of their own modules, with the ldflags their release builds
+set. Binaries are cached under a directory keyed by the versions and by a hash of the module
+files, so a version bump rebuilds and nothing else does.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -20,6 +23,7 @@ from pathlib import Path
 
 KUBERNETES_VERSION = "v1.37.2"
 HELM_VERSION = "v3.22.0"
+ACTIONLINT_VERSION = "v1.7.12"
 GOMOD_DIR = Path(__file__).parent / "gomod" / "kube"
 
 
@@ -35,6 +39,16 @@ class Binaries:
     helm: Path
 
 
+@dataclass(frozen=True)
+class NodeBinaries:
+    """What a node adds to the control plane (same module, same version)."""
+
+    kubelet: Path
+    kube_controller_manager: Path
+    kube_scheduler: Path
+    pause: Path
+
+
 def cache_root() -> Path:
     base = os.environ.get("DRS_PAUSE_CACHE") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "drs-pause-operator"
@@ -44,7 +58,7 @@ def cache_root() -> Path:
 
 def _module_hash() -> str:
     digest = hashlib.sha256()
-    for name in ("go.mod", "go.sum", "etcd/main.go"):
+    for name in ("go.mod", "go.sum", "etcd/main.go", "pause/main.go"):
         digest.update((GOMOD_DIR / name).read_bytes())
     return digest.hexdigest()[:12]
 
@@ -66,6 +80,51 @@ def _version_ldflags() -> str:
             f"-X {pkg}.gitTreeState=clean",
         ]
     )
+
+
+def _module_info(module: str, version: str, cwd: Path) -> dict:
+    """``go mod download -json`` of MODULE@VERSION: its commit (Origin.Hash) and go.mod path."""
+    go = _go()
+    proc = subprocess.run(
+        [go, "mod", "download", "-json", f"{module}@{version}"],
+        cwd=cwd, env={**os.environ, "GOFLAGS": "-mod=mod"},
+        capture_output=True, text=True, check=False,
+    )
+    if proc.returncode != 0:
+        raise DevClusterError(f"go mod download {module}@{version} failed:\n{proc.stdout}"
+                              f"{proc.stderr}")
+    return json.loads(proc.stdout)
+
+
+def _helm_ldflags(cwd: Path) -> str:
+    """The ldflags of helm's own Makefile for a tagged release build.
+
+    Version, empty metadata (a tag), commit and tree state; and the Kubernetes version of the
+    client-go it is built with (major = 1 + client-go's major), which is what ``helm template``
+    and ``helm lint`` assume without ``--kube-version`` (unstamped: v1.20.0).
+    """
+    info = _module_info("helm.sh/helm/v3", HELM_VERSION, cwd)
+    commit = (info.get("Origin") or {}).get("Hash", "")
+    client_go = ""
+    for line in Path(info["GoMod"]).read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and parts[0] == "k8s.io/client-go":
+            client_go = parts[1]
+    if not commit or not client_go:
+        raise DevClusterError(f"helm {HELM_VERSION}: no commit or client-go version in {info}")
+    major, minor = client_go.lstrip("v").split(".")[:2]
+    k8s_major = str(int(major) + 1)
+    version = "helm.sh/helm/v3/internal/version"
+    flags = [
+        "-s -w",
+        f"-X {version}.version={HELM_VERSION}",
+        f"-X {version}.metadata=",
+        f"-X {version}.gitCommit={commit}",
+        f"-X {version}.gitTreeState=clean",
+    ]
+    for pkg in ("helm.sh/helm/v3/pkg/lint/rules", "helm.sh/helm/v3/pkg/chartutil"):
+        flags += [f"-X {pkg}.k8sVersionMajor={k8s_major}", f"-X {pkg}.k8sVersionMinor={minor}"]
+    return " ".join(flags)
 
 
 def _go() -> str:
@@ -137,18 +196,62 @@ def ensure_binaries(log=print) -> Binaries:
         _build_into(bins.etcd, ["build", "-ldflags", "-s -w", "./etcd"], GOMOD_DIR, "etcd")
         if not bins.helm.exists():
             log(f"building helm {HELM_VERSION}")
-            gobin = out / "gobin"
-            _run_go(
-                [
-                    "install",
-                    "-trimpath",
-                    "-ldflags",
-                    "-s -w",
-                    f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}",
-                ],
-                out,
-                "helm",
-                env={"GOBIN": str(gobin), "GOFLAGS": "-mod=mod"},
-            )
-            (gobin / "helm").replace(bins.helm)
+            _go_install(out, f"helm.sh/helm/v3/cmd/helm@{HELM_VERSION}", _helm_ldflags(out),
+                        bins.helm)
     return bins
+
+
+def _go_install(out: Path, package: str, ldflags: str, target: Path) -> None:
+    gobin = out / "gobin"
+    name = package.split("@", maxsplit=1)[0].rsplit("/", 1)[-1]
+    _run_go(
+        ["install", "-trimpath", "-ldflags", ldflags, package],
+        out,
+        name,
+        env={"GOBIN": str(gobin), "GOFLAGS": "-mod=mod"},
+    )
+    (gobin / name).replace(target)
+
+
+def ensure_node_binaries(log=print) -> NodeBinaries:
+    """kubelet, kube-controller-manager, kube-scheduler and pause, built like kube-apiserver.
+
+    Cold: about 4 minutes for the kubelet and 2-3 for each of the others on 2 cores once the
+    control plane's module and build caches are warm (they share most packages).
+    """
+    out = binaries_dir()
+    bins = NodeBinaries(
+        kubelet=out / "kubelet",
+        kube_controller_manager=out / "kube-controller-manager",
+        kube_scheduler=out / "kube-scheduler",
+        pause=out / "pause",
+    )
+    if all(p.exists() for p in vars(bins).values()):
+        return bins
+    with _build_lock(out):
+        ld = _version_ldflags()
+        for target, pkg in (
+            (bins.kube_controller_manager, "k8s.io/kubernetes/cmd/kube-controller-manager"),
+            (bins.kube_scheduler, "k8s.io/kubernetes/cmd/kube-scheduler"),
+            (bins.kubelet, "k8s.io/kubernetes/cmd/kubelet"),
+        ):
+            if not target.exists():
+                log(f"building {target.name} {KUBERNETES_VERSION} (cold: minutes)")
+            _build_into(target, ["build", "-ldflags", ld, pkg], GOMOD_DIR, target.name)
+        _build_into(bins.pause, ["build", "-ldflags", "-s -w", "./pause"], GOMOD_DIR, "pause")
+    return bins
+
+
+def ensure_actionlint(log=print) -> Path:
+    """actionlint (GitHub Actions workflow checker) from its own Go module, cached by version."""
+    out = cache_root() / "tools"
+    target = out / f"actionlint-{ACTIONLINT_VERSION}"
+    if target.exists():
+        return target
+    with _build_lock(out):
+        if not target.exists():
+            log(f"building actionlint {ACTIONLINT_VERSION}")
+            ld = f"-s -w -X github.com/rhysd/actionlint.version={ACTIONLINT_VERSION}"
+            _go_install(out, f"github.com/rhysd/actionlint/cmd/actionlint@{ACTIONLINT_VERSION}",
+                        ld, target)
+    return target

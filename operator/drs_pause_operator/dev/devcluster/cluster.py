@@ -56,7 +56,15 @@ class LocalControlPlane:
         workdir: Path | None = None,
         binaries: Binaries | None = None,
         log=print,
+        *,
+        server_names: tuple[str, ...] = (),
+        disable_admission_plugins: tuple[str, ...] = ("ServiceAccount",),
     ) -> None:
+        # server_names: more names for the serving certificate (a node's pods reach the API
+        # server at the `kubernetes` Service's address). ServiceAccount admission is off unless
+        # something creates default ServiceAccounts (a controller-manager) and mounts tokens.
+        self.server_names = server_names
+        self.disable_admission_plugins = disable_admission_plugins
         self._own_workdir = workdir is None
         self.workdir = Path(workdir or tempfile.mkdtemp(prefix="drs-cp-"))
         self.binaries = binaries
@@ -92,11 +100,15 @@ class LocalControlPlane:
     def start(self) -> None:
         self.binaries = self.binaries or ensure_binaries(log=self.log)
         pki = self.workdir / "pki"
-        ca = CertificateAuthority(pki)
+        ca = self.ca = CertificateAuthority(pki)
         self.ca_path = ca.cert_path
-        serving = ca.issue("apiserver", "kube-apiserver", server_names=("127.0.0.1", "localhost"))
+        serving = ca.issue(
+            "apiserver",
+            "kube-apiserver",
+            server_names=("127.0.0.1", "localhost", *self.server_names),
+        )
         self.admin = ca.issue("admin", "admin", org="system:masters", client=True)
-        sa = service_account_keys(pki)
+        sa = self.sa_keys = service_account_keys(pki)
         self._start_etcd()
         self.port = free_port()
         args = [
@@ -116,9 +128,10 @@ class LocalControlPlane:
             f"--service-account-key-file={sa.cert}",
             f"--service-account-signing-key-file={sa.key}",
             "--service-cluster-ip-range=10.0.0.0/24",
-            "--disable-admission-plugins=ServiceAccount",
             "--allow-privileged=true",
         ]
+        if self.disable_admission_plugins:
+            args.append("--disable-admission-plugins=" + ",".join(self.disable_admission_plugins))
         self.apiserver = self._spawn("kube-apiserver", args)
         write_kubeconfig(
             self.kubeconfig,
