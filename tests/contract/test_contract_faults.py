@@ -386,3 +386,36 @@ async def test_2xx_with_a_wrong_body_shape_is_retried_then_transient(
     assert outcome.transient
     assert outcome.http_status == 200
     assert outcome.request_id
+
+
+async def test_unknown_id_rejection_with_only_per_job_results(
+    sim: RunningSimulator, make_client
+) -> None:
+    """A 400 that names the bad job only in results[] (no top-level error_code): the bad job
+    fails with its own code, the good ones are still paused."""
+    ids = job_ids(3)
+    sim.seed(tasks(ids[:2]))
+    sim.configure(not_found_body="results-only")
+    outcomes = await make_client().pause(pause_infos(ids))
+    by_id = {o.job_id: o for o in outcomes}
+    assert by_id[ids[0]].succeeded and by_id[ids[1]].succeeded
+    bad = by_id[ids[2]]
+    assert not bad.succeeded and not bad.transient
+    assert bad.error_code == "DRS.M00289"
+    assert [sim.task(i).status for i in ids[:2]] == ["PAUSING", "PAUSING"]
+    # Nothing was sent twice for a good job.
+    sent = [j for c in sim.calls("pause") if c["status"] == 200 for j in c["job_ids"]]
+    assert sorted(sent) == sorted(ids[:2])
+
+
+async def test_202_busy_without_results_is_never_success(
+    sim: RunningSimulator, make_client
+) -> None:
+    ids = job_ids(2)
+    sim.seed(tasks(ids))
+    sim.add_fault(kind="busy", endpoint="pause", times=None)
+    outcomes = await make_client(max_inline_retries=1).pause(pause_infos(ids))
+    assert not any(o.succeeded for o in outcomes)
+    assert all(o.transient for o in outcomes)
+    assert {o.error_code for o in outcomes} == {"DRS.M01504"}
+    assert [sim.task(i).status for i in ids] != ["PAUSING", "PAUSING"]

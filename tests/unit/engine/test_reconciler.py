@@ -311,3 +311,26 @@ async def test_object_deleted_during_the_pass_sends_nothing() -> None:
     p = await one_pass(gw, spec_dict(J1, J2), clock=Clock(NOW), kube=kube)
     assert gw.log == [] and kube.statuses == [] and kube.events == []
     assert p.wake is not None  # looked at again (a re-created object gets its own pass)
+
+
+async def test_unknown_task_named_only_in_results_of_a_400() -> None:
+    """The service may answer an unknown id with a 400 whose body has only results[]."""
+    async with running_simulator(
+        tasks=_tasks(J1, J2), tokens=[TOKEN], not_found_body="results-only"
+    ) as sim, sim_gateway() as gw:
+        p = await one_pass(gw, spec_dict(J1, J2, J3, endpoint=sim.url), clock=Clock(NOW))
+        assert p.phases == [PAUSED, PAUSED, FAILED]
+        assert p.job(J3)["errorCode"] == "DRS.M00289"
+        assert (_pauses_of(sim, J1), _pauses_of(sim, J2)) == (2, 2)  # the 400, then its split
+        assert [sim.task(j).status for j in (J1, J2)] == ["PAUSING", "PAUSING"]
+        assert sim.task(J1).pause_count == 1
+
+
+async def test_busy_202_without_results_leaves_jobs_pending() -> None:
+    async with running_simulator(tasks=_tasks(J1), tokens=[TOKEN]) as sim, sim_gateway() as gw:
+        sim.add_fault(kind="busy", endpoint="pause", times=None)
+        p = await one_pass(gw, spec_dict(J1, endpoint=sim.url), clock=Clock(NOW))
+        assert p.job(J1)["phase"] == PENDING
+        assert p.job(J1)["errorCode"] == "DRS.M01504"
+        assert p.wake is not None and p.wake > 0
+        assert p.condition("Ready")["status"] == "False"
