@@ -2,6 +2,8 @@
 
 - ``helm lint --strict`` in both RBAC modes;
 - what it renders: every operator setting reaches the container, and the operator accepts it;
+  component labels; the aggregated ClusterRoles that give the default admin/edit/view roles
+  DrsJobPause rights (checked against the API server's own roles and authorizer too);
 - Pod Security "restricted": server-side dry-run in an enforcing namespace, without a warning;
 - values.schema.json rejects unknown keys and wrong types, with the schema's message;
 - ``helm install`` in namespace-list mode, then the operator, run as a local process with the
@@ -191,11 +193,20 @@ class Grant:
         return f"{self.kind}{self.role}:{self.resource}:{self.verb}"
 
 
+AGGREGATE_LABEL = "rbac.authorization.k8s.io/aggregate-to-"
+
+
+def is_aggregated(doc: dict[str, Any]) -> bool:
+    """A ClusterRole that extends Kubernetes' default admin/edit/view roles (for people)."""
+    return any(k.startswith(AGGREGATE_LABEL) for k in doc["metadata"].get("labels") or {})
+
+
 def grants_in(docs: list[dict[str, Any]], release: str) -> set[Grant]:
+    """The operator's grants: the aggregated ClusterRoles are for people and bound to nobody."""
     prefix = fullname(release)
     grants = set()
     for doc in docs:
-        if doc["kind"] not in ("Role", "ClusterRole"):
+        if doc["kind"] not in ("Role", "ClusterRole") or is_aggregated(doc):
             continue
         role = doc["metadata"]["name"].removeprefix(prefix)
         for rule in doc.get("rules") or []:
@@ -412,6 +423,9 @@ LINT_CASES = {
         "tolerations": [{"key": "dedicated", "operator": "Equal", "value": "ops",
                          "effect": "NoSchedule"}],
     },
+    "namespace list with aggregated roles": {"watchNamespaces": ["team-a"],
+                                             "rbac": {"aggregateToDefaultRoles": True}},
+    "all namespaces without aggregated roles": {"rbac": {"aggregateToDefaultRoles": False}},
 }
 
 
@@ -535,7 +549,8 @@ def test_metrics_service_and_service_monitor_only_where_served():
 
 def test_rbac_modes():
     cluster_wide = render("r", "ops", {"defaultCredentials": {"secretName": "drs-default"}})
-    kinds = sorted(d["kind"] for d in cluster_wide if "rbac" in d["apiVersion"])
+    kinds = sorted(d["kind"] for d in cluster_wide
+                   if "rbac" in d["apiVersion"] and not is_aggregated(d))
     # get on all Secrets cluster-wide already covers the default Secret: no extra Role.
     assert kinds == ["ClusterRole", "ClusterRoleBinding"]
     listed = render("r", "ops", {"watchNamespaces": ["a", "b"],
@@ -557,9 +572,167 @@ def test_rbac_modes():
                                         "namespace": "ops"}]
     # No credentialsSecretRef support: no Secret access in the watched namespaces at all.
     closed = render("r", "ops", {"rbac": {"credentialsSecrets": {"enabled": False}}})
-    assert all("secrets" not in rule["resources"] for rule in find(closed, "ClusterRole")["rules"])
+    assert all("secrets" not in rule["resources"]
+               for rule in find(closed, "ClusterRole", "r-drs-pause-operator")["rules"])
     assert not [d for d in render("r", "ops", {"rbac": {"create": False}})
                 if "rbac" in d["apiVersion"]]
+
+
+# What each default role may do on drsjobpauses, through the chart's aggregated ClusterRoles.
+READ = {"get", "list", "watch"}
+WRITE = {"create", "update", "patch", "delete", "deletecollection"}
+DEFAULT_ROLE_RIGHTS = {
+    "view": {"drsjobpauses": READ, "drsjobpauses/status": READ},
+    "edit": {"drsjobpauses": READ | WRITE, "drsjobpauses/status": READ},
+    "admin": {"drsjobpauses": READ | WRITE, "drsjobpauses/status": READ},
+}
+
+
+def aggregated_roles(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in docs if d["kind"] == "ClusterRole" and is_aggregated(d)]
+
+
+def rights_of(docs: list[dict[str, Any]], default_role: str) -> dict[str, set[str]]:
+    """What the aggregation controller adds to DEFAULT_ROLE: the rules of every ClusterRole
+    labelled aggregate-to-DEFAULT_ROLE, by resource."""
+    rights: dict[str, set[str]] = {}
+    for role in aggregated_roles(docs):
+        if role["metadata"]["labels"].get(AGGREGATE_LABEL + default_role) != "true":
+            continue
+        for rule in role["rules"]:
+            assert rule["apiGroups"] == ["drs.cloudops.dev"], rule
+            assert not rule.get("resourceNames"), rule
+            for resource in rule["resources"]:
+                rights.setdefault(resource, set()).update(rule["verbs"])
+    return rights
+
+
+def test_aggregated_roles_extend_admin_edit_and_view():
+    docs = render("r", "ops")
+    roles = aggregated_roles(docs)
+    assert sorted(r["metadata"]["name"] for r in roles) == ["r-drs-pause-operator-edit",
+                                                            "r-drs-pause-operator-view"]
+    for default_role, rights in DEFAULT_ROLE_RIGHTS.items():
+        assert rights_of(docs, default_role) == rights, default_role
+    for role in roles:
+        assert "namespace" not in role["metadata"]
+        assert role["metadata"]["labels"]["app.kubernetes.io/component"] == "aggregated-roles"
+        assert "aggregationRule" not in role
+    # For people only: no binding refers to them, and the operator's grants are unchanged.
+    names = {r["metadata"]["name"] for r in roles}
+    assert not [b for b in docs if b["kind"].endswith("Binding")
+                and b["roleRef"]["name"] in names]
+    operator_only = [d for d in docs if not is_aggregated(d)]
+    assert grants_in(docs, "r") == grants_in(operator_only, "r")
+    assert aggregated_roles(render("r", "ops", {"rbac": {"aggregateToDefaultRoles": False}})) == []
+
+
+def test_aggregated_roles_in_namespace_list_mode_only_when_asked():
+    """Namespace-list mode creates nothing cluster-scoped unless rbac.aggregateToDefaultRoles
+    is true: those roles would reach the admins, editors and viewers of every namespace."""
+    listed = {"watchNamespaces": ["a", "b"]}
+    assert aggregated_roles(render("r", "ops", listed)) == []
+    docs = render("r", "ops", {**listed, "rbac": {"aggregateToDefaultRoles": True}})
+    for default_role, rights in DEFAULT_ROLE_RIGHTS.items():
+        assert rights_of(docs, default_role) == rights, default_role
+    # The operator itself still has no cluster-scoped grant.
+    assert not [d for d in docs if d["kind"] == "ClusterRoleBinding"]
+    assert all(g.kind == "Role" for g in grants_in(docs, "r"))
+    # rbac.create=false: no RBAC object at all, whatever the aggregation value.
+    for aggregate in (None, True):
+        off = render("r", "ops", {"rbac": {"create": False, "aggregateToDefaultRoles": aggregate}})
+        assert not [d for d in off if "rbac" in d["apiVersion"]]
+
+
+def test_component_labels():
+    values = {**LINT_CASES["everything on"], "rbac": {"aggregateToDefaultRoles": True}}
+    docs = render("r", "ops", values, "--api-versions", "monitoring.coreos.com/v1")
+    expected = {"Deployment": "operator", "ServiceAccount": "operator", "Role": "operator",
+                "RoleBinding": "operator", "Service": "metrics", "ServiceMonitor": "metrics"}
+    assert {d["kind"] for d in docs} >= set(expected) | {"ClusterRole"}
+    for doc in docs:
+        labels = doc["metadata"]["labels"]
+        want = "aggregated-roles" if is_aggregated(doc) else expected[doc["kind"]]
+        assert labels["app.kubernetes.io/component"] == want, doc["metadata"]["name"]
+        assert labels["app.kubernetes.io/part-of"] == "drs-pause-operator"
+    deploy = find(docs, "Deployment")
+    pod_labels = deploy["spec"]["template"]["metadata"]["labels"]
+    assert pod_labels["app.kubernetes.io/component"] == "operator"
+    # The selector is immutable: it stays what earlier releases had, without the component.
+    assert deploy["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/name": "drs-pause-operator", "app.kubernetes.io/instance": "r"}
+    cluster_wide = render("r", "ops")
+    for doc in cluster_wide:
+        if doc["kind"] in ("ClusterRole", "ClusterRoleBinding") and not is_aggregated(doc):
+            assert doc["metadata"]["labels"]["app.kubernetes.io/component"] == "operator"
+
+
+def _aggregation_controller_runs(kc) -> bool:
+    """Does the cluster run kube-controller-manager (whose leader holds this Lease)?"""
+    return kc.kubectl("get", "lease", "-n", "kube-system", "kube-controller-manager",
+                      check=False).returncode == 0
+
+
+def _drsjobpause_rules_in(kc, default_role: str) -> list[dict[str, Any]]:
+    role = json.loads(kc.kubectl("get", "clusterrole", default_role, "-o", "json").stdout)
+    return [r for r in role.get("rules") or [] if "drs.cloudops.dev" in r.get("apiGroups", [])]
+
+
+def test_aggregated_roles_on_the_api_server(cluster, namespace):
+    """The labels are the ones the API server's own admin/edit/view roles aggregate, and what a
+    user holding each role may then do is exactly DEFAULT_ROLE_RIGHTS, status read-only.
+
+    With kube-controller-manager running, the users hold the built-in roles themselves; on a
+    bare control plane (no aggregation controller) they hold the chart's ClusterRoles that
+    aggregate into each built-in role, which is what the controller would copy.
+    """
+    release = f"agg-{uuid.uuid4().hex[:6]}"
+    roles = aggregated_roles(render(release, namespace))
+    for default_role in DEFAULT_ROLE_RIGHTS:
+        builtin = json.loads(cluster.kubectl("get", "clusterrole", default_role,
+                                             "-o", "json").stdout)
+        selectors = [s.get("matchLabels", {})
+                     for s in builtin["aggregationRule"]["clusterRoleSelectors"]]
+        assert {AGGREGATE_LABEL + default_role: "true"} in selectors, selectors
+    aggregating = _aggregation_controller_runs(cluster)
+    apply_docs(cluster, roles)
+    try:
+        for default_role, rights in DEFAULT_ROLE_RIGHTS.items():
+            if aggregating:
+                deadline = time.monotonic() + 30
+                while not _drsjobpause_rules_in(cluster, default_role):
+                    assert time.monotonic() < deadline, f"{default_role} did not aggregate"
+                    time.sleep(0.5)
+                held = [default_role]
+            else:
+                held = [r["metadata"]["name"] for r in roles
+                        if r["metadata"]["labels"].get(AGGREGATE_LABEL + default_role) == "true"]
+            user = f"{release}-{default_role}"
+            apply_docs(cluster, [{
+                "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+                "metadata": {"name": f"{user}-{role}", "namespace": namespace},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                            "name": role},
+                "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                              "name": user}],
+            } for role in held])
+            for resource, allowed in rights.items():
+                name, _, subresource = resource.partition("/")
+                for verb in sorted(READ | WRITE):
+                    args = ["auth", "can-i", verb, f"{name}.drs.cloudops.dev",
+                            "-n", namespace, "--as", user]
+                    if subresource:
+                        args += ["--subresource", subresource]
+                    answer = cluster.kubectl(*args, check=False).stdout.strip()
+                    want = "yes" if verb in allowed else "no"
+                    assert answer == want, f"{default_role} ({held}): {verb} {resource}"
+            # The rights stay in the namespace of the binding.
+            other = cluster.kubectl("auth", "can-i", "get", "drsjobpauses.drs.cloudops.dev",
+                                    "-n", "default", "--as", user, check=False)
+            assert other.stdout.strip() == "no"
+    finally:
+        cluster.kubectl("delete", "clusterrole", *(r["metadata"]["name"] for r in roles),
+                        check=False)
 
 
 def test_kube_version_constraint():

@@ -34,6 +34,36 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: drs-pause-operator
 {{- end }}
 
+{{/*
+The labels of one object, with the component it belongs to:
+  include "drs-pause-operator.componentLabels" (dict "root" $ "component" "operator")
+Components: operator (the Deployment and its pods, the ServiceAccount, the operator's own RBAC),
+metrics (the metrics Service and ServiceMonitor), aggregated-roles (the ClusterRoles that extend
+the default admin/edit/view roles). Never part of a selector: the Deployment's selector is
+immutable, so it stays the selectorLabels above.
+*/}}
+{{- define "drs-pause-operator.componentLabels" -}}
+{{ include "drs-pause-operator.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/*
+Create the ClusterRoles that aggregate DrsJobPause rights into the default admin/edit/view
+roles? rbac.aggregateToDefaultRoles: true/false, or null for the mode's default: on in
+all-namespaces mode, off in namespace-list mode (that mode creates nothing cluster-scoped, and
+these roles would reach every namespace's admins, editors and viewers, not only the watched
+namespaces'). "true" or "".
+*/}}
+{{- define "drs-pause-operator.aggregateToDefaultRoles" -}}
+{{- $aggregate := .Values.rbac.aggregateToDefaultRoles -}}
+{{- if kindIs "invalid" $aggregate -}}
+{{- $aggregate = not .Values.watchNamespaces -}}
+{{- end -}}
+{{- if and .Values.rbac.create $aggregate -}}
+true
+{{- end -}}
+{{- end }}
+
 {{- define "drs-pause-operator.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "drs-pause-operator.fullname" .) .Values.serviceAccount.name }}
@@ -58,7 +88,7 @@ cannot enumerate Secrets, only read one whose name it is given).
 */}}
 {{- define "drs-pause-operator.credentialsSecretsRule" -}}
 {{- if .Values.rbac.credentialsSecrets.enabled }}
-# Read the Secret an object names in spec.credentialsSecretRef (API.md 3.1).
+# Read the Secret an object names in spec.credentialsSecretRef.
 - apiGroups: [""]
   resources: ["secrets"]
   {{- with .Values.rbac.credentialsSecrets.names }}
