@@ -23,7 +23,7 @@ import json
 import logging
 import random
 import time
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -47,6 +47,7 @@ from drs_pause_operator.drs.errors import (
     transport_error,
 )
 from drs_pause_operator.drs.models import (
+    MAX_LIST_PAGE,
     BatchPauseRequest,
     BatchPauseResponse,
     BatchRetryRequest,
@@ -54,7 +55,10 @@ from drs_pause_operator.drs.models import (
     BatchStatusRequest,
     BatchStatusResponse,
     ErrorBody,
+    JobInfo,
     JobStatus,
+    ListJobsRequest,
+    ListJobsResponse,
     PageReq,
     PauseInfo,
     PauseJobResp,
@@ -80,6 +84,11 @@ log.addFilter(RedactingFilter())
 
 #: on_attempt(endpoint name, HTTP status or 0, seconds, outcome label)
 OnAttempt = Callable[[str, int, float, str], None]
+
+#: The list call's name (metrics, logs); its path is the jobs collection itself.
+LIST = "list"
+#: Pages of the list call followed at most, whatever ``total_record`` says (100 per page).
+MAX_LIST_PAGES = 1000
 
 #: Errors about the whole configuration: raised, never turned into per-job outcomes.
 FATAL_ERRORS = (DrsAuthenticationError, DrsTLSError, DrsInvalidProjectError)
@@ -247,6 +256,39 @@ class DrsClient:
         if not ids:
             return {}
         return await self._status_group(ids)
+
+    async def list_jobs(self, query: ListJobsRequest) -> AsyncIterator[JobInfo]:
+        """The tasks of the project that match ``query``, page by page (POST
+        /v3/{project_id}/jobs), as an async iterator.
+
+        Pages of ``query.per_page`` (at most 100) from ``query.cur_page`` on, until
+        ``total_record`` is reached or a page comes back empty (short, when the service gives
+        no ``total_record``). Each page is one request with the same auth, inline retries and
+        limits as the other calls; a failed page raises :class:`DrsError` (the tasks yielded
+        before it stay valid). Stopping the iteration early sends no further request.
+        """
+        per_page = min(query.per_page, MAX_LIST_PAGE)
+        page = query.cur_page
+        for _ in range(MAX_LIST_PAGES):
+            body = query.model_copy(update={"cur_page": page, "per_page": per_page})
+            tried = await self._post_retrying(
+                LIST,
+                lambda b=body: b.model_dump(mode="json", exclude_none=True),
+                ListJobsResponse,
+            )
+            if tried.error is not None:
+                raise tried.error
+            assert tried.answer is not None
+            answer: ListJobsResponse = tried.answer.body
+            for job in answer.jobs:
+                yield job
+            total = answer.total_record
+            if not answer.jobs or (total is not None and page * per_page >= total):
+                return
+            if total is None and len(answer.jobs) < per_page:
+                return
+            page += 1
+        log.warning("list: stopped after %d pages", MAX_LIST_PAGES)
 
     # --- pause / resume -----------------------------------------------------------------------
 
@@ -448,7 +490,7 @@ class DrsClient:
                 await self._sleep(delay)
 
     async def _post(self, name: str, payload: dict[str, Any], model: type[BaseModel]) -> _Answer:
-        path = f"{self._base_path}/{name}"
+        path = self._base_path if name == LIST else f"{self._base_path}/{name}"
         url = self.endpoint + path
         content = json.dumps(payload).encode("utf-8")
         headers = {"Content-Type": "application/json", "X-Language": self._language}

@@ -26,11 +26,15 @@ __all__ = [
     "IamErrorBody",
     "IamToken",
     "IamTokenBody",
+    "JobInfo",
     "JobStatus",
+    "ListJobsRequest",
+    "ListJobsResponse",
     "PageReq",
     "PauseInfo",
     "PauseJobResp",
     "PauseMode",
+    "ResourceTag",
     "RetryInfo",
     "is_paused_state",
 ]
@@ -189,3 +193,64 @@ class IamToken(_Response):
 
 class IamTokenBody(_Response):
     token: IamToken
+
+
+# --- list tasks of a tenant (POST /v3/{project_id}/jobs, page drs_03_0138) ----------------
+
+#: The task scenarios the list call requires one of.
+DbUseType = Literal["migration", "sync", "cloudDataGuard"]
+#: Page size limit of the list call (``per_page`` 0..100).
+MAX_LIST_PAGE = 100
+
+
+class ResourceTag(BaseModel):
+    """``{"key", "value"}``; what the page calls ResourceTag (sent and read)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    key: str = Field(min_length=1)
+    value: str = ""
+
+
+class ListJobsRequest(_Request):
+    """``cur_page``/``per_page``/``db_use_type`` are required by the page; an empty optional
+    filter is left out (None is not serialised)."""
+
+    cur_page: int = Field(default=1, ge=1)
+    per_page: int = Field(default=MAX_LIST_PAGE, ge=1, le=MAX_LIST_PAGE)
+    db_use_type: DbUseType
+    engine_type: str | None = None
+    name: str | None = None
+    status: str | None = None
+    tags: list[ResourceTag] | None = None
+
+
+class JobInfo(_Response):
+    """One task of the list. Only ``id`` is certain; ``tags`` is not on the page's JobInfo
+    (kept when a service sends it)."""
+
+    id: str
+    name: str | None = None
+    status: str | None = None
+    description: str | None = None
+    create_time: str | None = None
+    engine_type: str | None = None
+    db_use_type: str | None = None
+    net_type: str | None = None
+    tags: list[ResourceTag] | dict[str, str] | None = None
+
+    def tag_map(self) -> dict[str, str] | None:
+        """The task's tags as a mapping; None when the answer did not carry them."""
+        if self.tags is None:
+            return None
+        if isinstance(self.tags, dict):
+            return dict(self.tags)
+        return {t.key: t.value for t in self.tags}
+
+
+class ListJobsResponse(_Response):
+    total_record: int | None = None
+    jobs: list[JobInfo] = []
+    error_code: str | None = None
+    error_msg: str | None = None
+
+    _jobs_none = field_validator("jobs", mode="before")(_none_to_empty)

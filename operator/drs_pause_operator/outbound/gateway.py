@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import httpx
@@ -27,7 +27,7 @@ from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.drs.auth import TokenCache, auth_for
 from drs_pause_operator.drs.client import DrsClient
-from drs_pause_operator.drs.models import JobStatus, PauseInfo
+from drs_pause_operator.drs.models import JobInfo, JobStatus, ListJobsRequest, PauseInfo
 from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.outbound.ratelimit import THROTTLE_CODES, RateLimitedAuth, TokenBucket
 from drs_pause_operator.resource.credentials import Credentials, Target
@@ -161,6 +161,7 @@ class DrsGateway:
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
         self._pause: dict[Key, _Batcher] = {}
         self._status: dict[Key, _Batcher] = {}
+        self._resume: dict[Key, _Batcher] = {}
         self._modes: dict[Key, dict[str, str]] = {}
         self._announced: dict[Key, int] = {}
 
@@ -212,9 +213,10 @@ class DrsGateway:
 
     @contextlib.contextmanager
     def announce(self, target: Target, creds: Credentials, language: str) -> Iterator[None]:
-        """A pause for this key is on its way (its caller is writing the attempt down first):
-        while the block runs, partial pause batches of the key wait for it, up to the
-        coalescing window, instead of leaving without it. Call :meth:`pause` right after."""
+        """A pause or resume for this key is on its way (its caller is writing the attempt down
+        first): while the block runs, partial pause and resume batches of the key wait for it,
+        up to the coalescing window, instead of leaving without it. Call :meth:`pause` or
+        :meth:`resume` right after."""
         key = self._key(target, creds, language)
         self._announced[key] = self._announced.get(key, 0) + 1
         try:
@@ -225,9 +227,10 @@ class DrsGateway:
                 self._announced[key] = left
             else:
                 del self._announced[key]
-            batcher = self._pause.get(key)
-            if batcher is not None:
-                batcher.poke()
+            for batchers in (self._pause, self._resume):
+                batcher = batchers.get(key)
+                if batcher is not None:
+                    batcher.poke()
 
     async def pause(
         self, target: Target, creds: Credentials, language: str, jobs: Sequence[PauseInfo]
@@ -259,6 +262,32 @@ class DrsGateway:
         results = await asyncio.gather(*futures)
         return {j.job_id: r for j, r in zip(jobs, results, strict=True) if r is not None}  # type: ignore[misc]
 
+    async def resume(
+        self, target: Target, creds: Credentials, language: str, ids: Sequence[str]
+    ) -> dict[str, PauseOutcome]:
+        """Resume paused tasks (batch-retry-task with ``is_sync_re_edit: true``), coalesced,
+        rate-limited, retried and split exactly like :meth:`pause`."""
+        key = self._key(target, creds, language)
+        batcher = self._resume.get(key)
+        if batcher is None:
+            client = self.client(target, creds, language)
+
+            async def send(batch: list[str]) -> dict[str, object]:
+                outcomes = await client.resume(batch, is_sync_re_edit=True)
+                if any((o.error_code or "") in THROTTLE_CODES for o in outcomes):
+                    self._bucket(target.endpoint, creds.fingerprint).throttled()
+                return {o.job_id: o for o in outcomes}
+
+            batcher = self._resume[key] = _Batcher(
+                send,
+                self.settings.coalesce_window,
+                self.settings.batch_size,
+                ready=self._bucket(target.endpoint, creds.fingerprint).ready,
+                expecting=lambda: key in self._announced,
+            )
+        results = await asyncio.gather(*batcher.submit(list(ids)))
+        return {i: r for i, r in zip(ids, results, strict=True) if r is not None}  # type: ignore[misc]
+
     async def status(
         self, target: Target, creds: Credentials, language: str, ids: Sequence[str]
     ) -> dict[str, JobStatus]:
@@ -279,3 +308,11 @@ class DrsGateway:
             )
         results = await asyncio.gather(*batcher.submit(list(ids)))
         return {i: r for i, r in zip(ids, results, strict=True) if r is not None}  # type: ignore[misc]
+
+    async def list_jobs(
+        self, target: Target, creds: Credentials, language: str, query: ListJobsRequest
+    ) -> AsyncIterator[JobInfo]:
+        """The project's tasks matching ``query``, page by page, through the key's client (its
+        auth and rate limit); not coalesced: each caller's filters are its own."""
+        async for job in self.client(target, creds, language).list_jobs(query):
+            yield job
