@@ -69,7 +69,13 @@ def test_default_credentials_never_go_to_an_endpoint_outside_the_pattern(
                                             "allowed", "own-secret")}
     simulator.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED"} for j in jobs.values()])
     cluster.kubectl("apply", "-f", "-", input=token_secret(namespace, "default-creds"))
-    cluster.kubectl("apply", "-f", "-", input=token_secret(namespace, "own-creds"))
+    own = json.loads(token_secret(namespace, "own-creds"))
+    own["metadata"]["annotations"] = {
+        "drs.cloudops.dev/allowed-endpoints": re.escape(
+            simulator.url.replace("127.0.0.1", "localhost")
+        )
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(own))
     url = simulator.url  # http://127.0.0.1:PORT
     port = url.rsplit(":", 1)[1]
     # The operator's own pattern: exactly the simulator on 127.0.0.1, any path-less form.
@@ -86,8 +92,8 @@ def test_default_credentials_never_go_to_an_endpoint_outside_the_pattern(
     for name, endpoint in evil.items():
         cluster.kubectl("apply", "-f", "-", input=djp(namespace, name, [(jobs[name], "all")],
                                                       endpoint=endpoint))
-    # Accepted: the allowed endpoint with the default Secret, and any endpoint with the
-    # object's own Secret (its owner already holds those credentials).
+    # Accepted: the allowed endpoint with the default Secret, and an endpoint that the
+    # object's own Secret admits through its allowed-endpoints annotation.
     cluster.kubectl("apply", "-f", "-", input=djp(namespace, "allowed",
                                                   [(jobs["allowed"], "all")], endpoint=url + "/"))
     cluster.kubectl("apply", "-f", "-", input=djp(
@@ -99,7 +105,7 @@ def test_default_credentials_never_go_to_an_endpoint_outside_the_pattern(
         cond = wait_for(stalled(cluster, namespace, name), what=f"{name} EndpointNotAllowed")
         assert cond["reason"] == "EndpointNotAllowed", (name, cond)
         assert endpoint.rstrip("/") in cond["message"]
-        assert "credentialsSecretRef" in cond["message"]
+        assert "drs.cloudops.dev/allowed-endpoints" in cond["message"]
     wait_for(paused(cluster, namespace, "allowed"), what="allowed Paused")
     wait_for(paused(cluster, namespace, "own-secret"), what="own-secret Paused")
     time.sleep(1)
@@ -165,3 +171,47 @@ def test_http_endpoint_without_allow_insecure_http_is_refused(cluster, namespace
     time.sleep(1)
     assert calls_for(simulator, job, iam_job) == []
     assert len(simulator.calls("token")) == logins  # no IAM login either
+
+
+def test_a_secret_one_cannot_read_is_never_sent_to_ones_own_host(
+    cluster, namespace, simulator, start_operator
+):
+    """The confused deputy: someone who may create DrsJobPause objects but not read Secrets
+    names a Secret of their namespace and a host of their own. Nothing is sent and the object
+    says why; the same Secret annotated by whoever manages it admits a private endpoint; a
+    namespace user's annotation on their own Secret never widens the default Secret."""
+    victim_job, widened_job, default_job = new_job_id(), new_job_id(), new_job_id()
+    simulator.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED"}
+                    for j in (victim_job, widened_job, default_job)])
+    url = simulator.url
+    attacker = url.replace("127.0.0.1", "localhost")  # "their own host": not allowed
+    cluster.kubectl("apply", "-f", "-", input=token_secret(namespace, "default-creds"))
+    cluster.kubectl("apply", "-f", "-", input=token_secret(namespace, "team-creds"))
+    widened = json.loads(token_secret(namespace, "private-creds"))
+    widened["metadata"]["annotations"] = {"drs.cloudops.dev/allowed-endpoints":
+                                          re.escape(attacker)}
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(widened))
+    start_operator(operator_args(
+        url, namespace, "--default-credentials-secret", f"{namespace}/default-creds",
+        "--allowed-endpoints", re.escape(url)))
+    cluster.kubectl("apply", "-f", "-", input=djp(
+        namespace, "attack", [(victim_job, "all")], endpoint=attacker,
+        credentialsSecretRef={"name": "team-creds"}))
+    cluster.kubectl("apply", "-f", "-", input=djp(
+        namespace, "private", [(widened_job, "all")], endpoint=attacker,
+        credentialsSecretRef={"name": "private-creds"}))
+    # No credentialsSecretRef: the default Secret, whose own annotation (none) decides.
+    cluster.kubectl("apply", "-f", "-", input=djp(
+        namespace, "via-default", [(default_job, "all")], endpoint=attacker))
+
+    cond = wait_for(stalled(cluster, namespace, "attack"), what="attack refused")
+    assert cond["reason"] == "EndpointNotAllowed"
+    assert f"{namespace}/team-creds" in cond["message"]
+    assert "drs.cloudops.dev/allowed-endpoints" in cond["message"]
+    cond = wait_for(stalled(cluster, namespace, "via-default"), what="default Secret refused")
+    assert cond["reason"] == "EndpointNotAllowed"
+    assert f"{namespace}/default-creds" in cond["message"]
+    wait_for(paused(cluster, namespace, "private"), what="annotated Secret Paused")
+    time.sleep(2)  # a refused object is re-checked within this time: still nothing sent
+    assert calls_for(simulator, victim_job, default_job) == []
+    assert len(calls_for(simulator, widened_job)) >= 1

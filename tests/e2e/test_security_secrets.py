@@ -165,7 +165,7 @@ def test_no_secret_leaves_the_operator(cluster, auth_simulator, start_operator):
         haystacks[f"objects ({fmt})"] = cluster.kubectl("get", "djp", "-n", ns, "-o",
                                                         "json").stdout
         metrics = httpx.get(f"http://127.0.0.1:{metrics_ports[fmt]}/metrics", timeout=10)
-        assert metrics.status_code == 200 and "drs_pause_drs_requests" in metrics.text
+        assert metrics.status_code == 200 and "drs_pause_requests_total" in metrics.text
         haystacks[f"metrics ({fmt})"] = metrics.text
     # What the simulator recorded of the requests (not its own answers: those carry the secrets
     # the hostile fault rules above put into error messages).

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import Any
 
 import kopf
 
@@ -39,18 +38,13 @@ def resource_served() -> bool:
         except config.ConfigException:
             config.load_kube_config()
         with client.ApiClient() as api:
-            data: Any = api.call_api(
-                f"/apis/{GROUP}/{VERSION}",
-                "GET",
-                response_type="object",
-                auth_settings=["BearerToken"],
-                _return_http_data_only=True,
-                _request_timeout=10,
+            found = client.CustomObjectsApi(api).get_api_resources(
+                GROUP, VERSION, _request_timeout=10
             )
     except Exception as err:  # unreachable, 404 (no such group), 5xx: not served now
         log.debug("discovery of %s/%s failed: %s", GROUP, VERSION, err)
         return False
-    return any(r.get("name") == PLURAL for r in (data or {}).get("resources") or [])
+    return any(r.name == PLURAL for r in (found.resources or []))
 
 
 async def wait_until_served(

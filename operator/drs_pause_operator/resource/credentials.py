@@ -14,6 +14,8 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -23,6 +25,9 @@ from drs_pause_operator.resource.spec import DrsJobPauseSpec
 from drs_pause_operator.resource.status import Problem
 
 CredentialKind = Literal["aksk", "password", "token"]
+
+#: A Secret annotation: a regular expression of endpoints its credentials may also go to.
+ALLOWED_ENDPOINTS_ANNOTATION = "drs.cloudops.dev/allowed-endpoints"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class Target:
     iam_endpoint: str
     project_id: str
     secret: SecretRef
+    custom_endpoint: bool = False  # spec.endpoint was given (not made from the template)
 
 
 @dataclass(frozen=True, repr=False)
@@ -79,13 +85,6 @@ def resolve_target(spec: DrsJobPauseSpec, namespace: str, settings: Settings) ->
             "Secret (--default-credentials-secret)",
         )
     endpoint = (spec.endpoint or settings.endpoint_for(spec.region)).rstrip("/")
-    if spec.endpoint and secret.default and not settings.endpoint_allowed(endpoint):
-        # Otherwise a namespace user could send the operator's credentials anywhere.
-        return Problem(
-            "EndpointNotAllowed",
-            f"spec.endpoint {endpoint} does not match the operator's allowed endpoints; use an "
-            "allowed endpoint or reference your own Secret in spec.credentialsSecretRef",
-        )
     if _insecure(endpoint, settings):
         return Problem(
             "InsecureEndpoint",
@@ -97,6 +96,41 @@ def resolve_target(spec: DrsJobPauseSpec, namespace: str, settings: Settings) ->
         iam_endpoint=settings.iam_endpoint_for(spec.region),
         project_id=spec.project_id,
         secret=secret,
+        custom_endpoint=bool(spec.endpoint),
+    )
+
+
+def endpoint_problem(
+    target: Target, secret_annotations: Mapping[str, str], settings: Settings
+) -> Problem | None:
+    """May the Secret's credentials go to the object's ``spec.endpoint``?
+
+    Whoever may create objects need not be able to read the Secrets they name: a custom endpoint
+    must match the operator's ``--allowed-endpoints``, or the pattern the Secret itself carries
+    in its ``drs.cloudops.dev/allowed-endpoints`` annotation (written by whoever may write the
+    Secret). Otherwise an object could send any Secret of its namespace, or the operator's
+    default one, to a host of its author's choice (a confused deputy).
+    """
+    if not target.custom_endpoint or settings.endpoint_allowed(target.endpoint):
+        return None
+    own = (secret_annotations.get(ALLOWED_ENDPOINTS_ANNOTATION) or "").strip()
+    if own:
+        try:
+            if re.fullmatch(own, target.endpoint) is not None:
+                return None
+        except re.error as err:
+            return Problem(
+                "EndpointNotAllowed",
+                f"the annotation {ALLOWED_ENDPOINTS_ANNOTATION} of Secret {target.secret} is "
+                f"not a valid regular expression ({err}); spec.endpoint {target.endpoint} is "
+                "refused",
+            )
+    return Problem(
+        "EndpointNotAllowed",
+        f"spec.endpoint {target.endpoint} matches neither the operator's allowed endpoints nor "
+        f"the annotation {ALLOWED_ENDPOINTS_ANNOTATION} of Secret {target.secret}; use an "
+        "allowed endpoint, or have whoever manages that Secret annotate it with a pattern "
+        "that admits this endpoint",
     )
 
 

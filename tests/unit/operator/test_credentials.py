@@ -13,6 +13,7 @@ from drs_pause_operator.resource.credentials import (
     Target,
     credentials_from_secret,
     decode_secret_data,
+    endpoint_problem,
     resolve_target,
 )
 from drs_pause_operator.resource.status import Problem
@@ -30,6 +31,17 @@ SECRET = SecretRef("drs-system", "drs-credentials", default=True)
 
 def _spec(**extra):
     return spec_of(J1, **extra)
+
+
+def _check(spec, settings: Settings, annotations: dict[str, str] | None = None):
+    """What the operator decides for an object: the target, or why not (its Secret read)."""
+    target = resolve_target(spec, "team-a", settings)
+    if isinstance(target, Problem):
+        return target
+    return endpoint_problem(target, annotations or {}, settings) or target
+
+
+WIDEN = "drs.cloudops.dev/allowed-endpoints"
 
 
 # --- resolve_target -------------------------------------------------------------------------
@@ -85,22 +97,45 @@ def test_no_secret_at_all_is_credentials_not_found() -> None:
 def test_spec_endpoint_with_the_default_secret_must_be_allowed(
     endpoint: str, allowed: bool
 ) -> None:
-    result = resolve_target(_spec(endpoint=endpoint), "team-a", DEFAULT)
+    result = _check(_spec(endpoint=endpoint), DEFAULT)
     if allowed:
         assert isinstance(result, Target)
         assert result.endpoint == endpoint.rstrip("/")
     else:
         assert isinstance(result, Problem)
-        assert result.reason == "EndpointNotAllowed"
-        assert "credentialsSecretRef" in result.message
+        assert result.reason in ("EndpointNotAllowed", "InsecureEndpoint")
+        if result.reason == "EndpointNotAllowed":
+            assert WIDEN in result.message and "drs-system/drs-credentials" in result.message
 
 
-def test_own_secret_allows_any_https_endpoint() -> None:
-    result = resolve_target(
-        _spec(endpoint="https://drs.private.example:8443/", **OWN), "team-a", DEFAULT
-    )
+def test_own_secret_does_not_allow_any_endpoint() -> None:
+    """Naming a Secret one cannot read must not send it to a host of one's choice."""
+    result = _check(_spec(endpoint="https://drs.attacker.example", **OWN), DEFAULT)
+    assert isinstance(result, Problem) and result.reason == "EndpointNotAllowed"
+    assert "team-a/my-creds" in result.message and WIDEN in result.message
+
+
+def test_a_secret_annotation_widens_the_endpoints_for_that_secret() -> None:
+    own = {WIDEN: r"https://drs\.private\.example(:\d+)?"}
+    result = _check(_spec(endpoint="https://drs.private.example:8443/", **OWN), DEFAULT, own)
     assert isinstance(result, Target)
     assert result.endpoint == "https://drs.private.example:8443"
+    # The whole endpoint must match the annotation.
+    for endpoint in ("https://drs.private.example.evil.example", "https://evil.example"):
+        result = _check(_spec(endpoint=endpoint, **OWN), DEFAULT, own)
+        assert isinstance(result, Problem) and result.reason == "EndpointNotAllowed"
+
+
+def test_a_bad_annotation_pattern_refuses_with_a_reason() -> None:
+    result = _check(_spec(endpoint="https://drs.private.example", **OWN), DEFAULT, {WIDEN: "(["})
+    assert isinstance(result, Problem) and result.reason == "EndpointNotAllowed"
+    assert "not a valid regular expression" in result.message
+
+
+def test_template_endpoints_need_no_annotation() -> None:
+    assert isinstance(_check(_spec(region="eu-nl", **OWN), DEFAULT), Target)
+    assert isinstance(_check(_spec(endpoint="https://drs.eu-nl.otc.t-systems.com", **OWN),
+                             DEFAULT), Target)
 
 
 def test_allowed_endpoints_regex_widens_the_default_secret() -> None:
@@ -109,14 +144,14 @@ def test_allowed_endpoints_regex_widens_the_default_secret() -> None:
         allowed_endpoints=r"https://drs\.internal\.example(:\d+)?",
     )
     assert isinstance(
-        resolve_target(_spec(endpoint="https://drs.internal.example:443"), "a", settings), Target
+        _check(_spec(endpoint="https://drs.internal.example:443"), settings), Target
     )
     # The regex replaces the default pattern, and must match the whole endpoint.
     for endpoint in (
         "https://drs.eu-de.otc.t-systems.com",
         "https://drs.internal.example.evil.example",
     ):
-        result = resolve_target(_spec(endpoint=endpoint), "a", settings)
+        result = _check(_spec(endpoint=endpoint), settings)
         assert isinstance(result, Problem) and result.reason == "EndpointNotAllowed"
 
 
@@ -138,10 +173,8 @@ def test_http_endpoint_with_default_secret_needs_both_allowances() -> None:
         allow_insecure_http=True,
         allowed_endpoints=r"http://127\.0\.0\.1:\d+",
     )
-    assert isinstance(
-        resolve_target(_spec(endpoint="http://127.0.0.1:8080"), "a", settings), Target
-    )
-    result = resolve_target(_spec(endpoint="http://127.0.0.1:8080"), "a", INSECURE)
+    assert isinstance(_check(_spec(endpoint="http://127.0.0.1:8080"), settings), Target)
+    result = _check(_spec(endpoint="http://127.0.0.1:8080"), INSECURE)
     assert isinstance(result, Problem) and result.reason == "EndpointNotAllowed"
 
 

@@ -366,8 +366,8 @@ async def test_pauses_of_two_objects_share_one_request_and_get_their_own_answers
     assert a[J2] is b[J2]
     assert all(o.succeeded for o in (*a.values(), *b.values()))
     hist = gw.metrics.registry
-    assert hist.get_sample_value("drs_pause_pause_batch_jobs_count") == 1
-    assert hist.get_sample_value("drs_pause_pause_batch_jobs_sum") == 3
+    assert hist.get_sample_value("drs_pause_batch_jobs_count") == 1
+    assert hist.get_sample_value("drs_pause_batch_jobs_sum") == 3
 
 
 async def test_different_credentials_or_languages_are_never_mixed(gw) -> None:
