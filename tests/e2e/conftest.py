@@ -25,6 +25,7 @@ from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "crds"
 CRD_NAME = "drsjobpauses.drs.cloudops.dev"
+WINDOW_CRD_NAME = "drspausewindows.drs.cloudops.dev"
 
 
 @pytest.fixture(scope="session")
@@ -44,7 +45,8 @@ def cluster(
 
 def _install_crd(kc: LocalControlPlane | ExistingCluster) -> None:
     kc.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_DIR))
-    kc.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    kc.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}",
+               f"crd/{WINDOW_CRD_NAME}", "--timeout=60s")
 
 
 @pytest.fixture

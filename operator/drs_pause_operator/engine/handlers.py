@@ -8,6 +8,7 @@ import kopf
 
 from drs_pause_operator.engine.startup import configure_kopf, shutdown, startup
 from drs_pause_operator.resource.spec import GROUP, PLURAL, VERSION
+from drs_pause_operator.resource.window import WINDOW_PLURAL
 
 registry = kopf.OperatorRegistry()
 
@@ -36,3 +37,9 @@ async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
 async def on_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     memo.controller.observe(type, dict(body))
+    memo.windows.observe_child(type, body)
+
+
+@kopf.on.event(GROUP, VERSION, WINDOW_PLURAL, registry=registry)
+async def on_window_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
+    memo.windows.observe(type, dict(body))

@@ -16,6 +16,7 @@ from drs_pause_operator.app.settings import Settings, describe
 from drs_pause_operator.drs.transport import Timeouts, make_http_client
 from drs_pause_operator.engine.controller import Controller
 from drs_pause_operator.engine.kube import KubeApi
+from drs_pause_operator.engine.windows import KubeWindows, WindowController
 from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource.spec import GROUP
 
@@ -94,12 +95,19 @@ async def startup(memo: kopf.Memo) -> None:
     memo.gateway = DrsGateway(config, metrics, http)
     memo.controller = Controller(config, memo.kube, memo.gateway, metrics)
     memo.controller.start()
+    memo.window_kube = KubeWindows(metrics)
+    memo.windows = WindowController(memo.window_kube)
+    memo.windows.start()
 
 
 async def shutdown(memo: Any) -> None:
     controller = memo.get("controller")
     if controller is not None:
         await controller.stop()
+    if memo.get("windows") is not None:
+        await memo.windows.stop()
+    if memo.get("window_kube") is not None:
+        memo.window_kube.close()
     if memo.get("gateway") is not None:
         await memo.gateway.aclose()
     if memo.get("kube") is not None:
