@@ -1,14 +1,16 @@
 # Every target sets itself up: the virtualenv (cached by pyproject hash) and, where needed, the
-# control-plane binaries (cached by version) live in ~/.cache/drs-pause-operator.
+# control-plane and node binaries (cached by version) and the operator's image (cached by a hash
+# of the Dockerfile and the sources) live in ~/.cache/drs-pause-operator.
 SHELL := /bin/bash
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 600
 BENCH_ARGS ?=
 
-.PHONY: test demo lint controlplane bench soak
+.PHONY: test test-node demo demo-cluster lint controlplane node actionlint bench soak
 
-## Run the whole test suite (lint, unit, contract, simulator, e2e on a real control plane).
-test: controlplane
+## Run the whole test suite (lint, workflows, unit, contract, simulator, e2e on a real control
+## plane, and the chart installed by helm on a real node running the image built here).
+test: controlplane node actionlint
 	@venv=$$(scripts/venv.sh) && \
 	"$$venv/bin/ruff" check . && \
 	{ "$$venv/bin/python" -m pytest $(PYTEST_ARGS); rc=$$?; \
@@ -29,9 +31,29 @@ bench: controlplane
 demo:
 	@venv=$$(scripts/venv.sh) && "$$venv/bin/drs-pause-operator" demo
 
+## Only the node tests: helm installs the chart, the operator runs in a pod (needs root and
+## Debian's containerd, runc, containernetworking-plugins, buildah and mmdebstrap).
+test-node: controlplane node
+	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m pytest tests/node $(PYTEST_ARGS)
+
+## The demo with the operator in a pod on a one-node cluster, installed by helm.
+demo-cluster: controlplane node
+	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m drs_pause_operator.dev.demo_cluster
+
 ## Build (or find cached) kube-apiserver, kubectl, etcd and helm.
 controlplane:
 	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m drs_pause_operator.dev.devcluster build >/dev/null
+
+## Build (or find cached) kubelet, kube-controller-manager, kube-scheduler, the pause image and
+## the operator's image (from the Dockerfile, with buildah).
+node:
+	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m drs_pause_operator.dev.devcluster build --node >/dev/null
+
+## Check the GitHub workflows with actionlint (built from its Go module, cached).
+actionlint:
+	@venv=$$(scripts/venv.sh) && \
+	lint=$$("$$venv/bin/python" -m drs_pause_operator.dev.devcluster build --tools | tail -n 1) && \
+	"$$lint" -no-color .github/workflows/*.yaml
 
 lint:
 	@venv=$$(scripts/venv.sh) && "$$venv/bin/ruff" check .
