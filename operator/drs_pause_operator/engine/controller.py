@@ -26,6 +26,7 @@ from drs_pause_operator.engine.reconciler import PassResult, Reconciler, utcnow
 from drs_pause_operator.engine.workqueue import WorkQueue
 from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource.reconcile import Policy
+from drs_pause_operator.resource.selector import RESELECT_ANNOTATION
 from drs_pause_operator.resource.spec import RETRY_ANNOTATION
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ class Entry:
         "echo",
         "generation",
         "ref",
+        "reselect_token",
         "resource_version",
         "retry_token",
     )
@@ -62,6 +64,7 @@ class Entry:
         spec: dict[str, Any],
         status: dict[str, Any],
         retry_token: str | None,
+        reselect_token: str | None = None,
     ) -> None:
         self.ref = ref
         self.generation = generation
@@ -69,6 +72,7 @@ class Entry:
         self._spec = _pack(spec)
         self._status = _pack(status)
         self.retry_token = retry_token
+        self.reselect_token = reselect_token  # spec.selector: resolve again on a new value
         # The object as this process's last status write returned it, held only until the
         # controller has reconciled its cache with it at the end of the pass.
         self.echo: dict[str, Any] | None = None
@@ -106,6 +110,7 @@ class Entry:
             resource_version=str(meta.get("resourceVersion") or ""),
             spec=dict(body.get("spec") or {}),
             status=dict(body.get("status") or {}),
+            reselect_token=(meta.get("annotations") or {}).get(RESELECT_ANNOTATION) or None,
             retry_token=(meta.get("annotations") or {}).get(RETRY_ANNOTATION) or None,
         )
 

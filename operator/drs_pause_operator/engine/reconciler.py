@@ -32,6 +32,7 @@ from drs_pause_operator.drs.errors import (
 from drs_pause_operator.drs.models import PauseInfo
 from drs_pause_operator.drs.redact import REDACTOR, register_secret
 from drs_pause_operator.engine.kube import ObjectRef, SecretUnavailable
+from drs_pause_operator.engine.selection import Stop, select_jobs
 from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource.credentials import (
     Credentials,
@@ -169,6 +170,11 @@ class Reconciler:
             await self._post_events(obj, start_status)
             return PassResult(wake_after=None)
 
+        # spec.selector: its tasks become spec.jobs (resolved once per generation).
+        selected = await select_jobs(self, obj, spec, olog, problem_from)
+        if isinstance(selected, Stop):
+            return PassResult(selected.wake_after, selected.drs_calls, selected.transient_failure)
+        spec = selected
         jobs, token = sync(
             spec,
             jobs_from_status(start_status),

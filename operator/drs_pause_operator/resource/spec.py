@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from drs_pause_operator.resource.selector import Selector
+
 GROUP = "drs.cloudops.dev"
 VERSION = "v1alpha1"
 PLURAL = "drsjobpauses"
@@ -56,7 +58,9 @@ class DrsJobPauseSpec(BaseModel):
     endpoint: str | None = None
     credentials_secret_ref: SecretRef | None = Field(None, alias="credentialsSecretRef")
     language: Literal["en-us", "zh-cn"] = "en-us"
-    jobs: list[JobSpec] = Field(min_length=1, max_length=500)
+    # Exactly one of jobs and selector (a selector is resolved into jobs: engine/selection.py).
+    jobs: list[JobSpec] = Field(default_factory=list, min_length=1, max_length=500)
+    selector: Selector | None = Field(None, validate_default=True)
 
     @field_validator("jobs")
     @classmethod
@@ -67,6 +71,13 @@ class DrsJobPauseSpec(BaseModel):
                 raise ValueError(f"duplicate jobId {job.job_id}")
             seen.add(job.job_id)
         return jobs
+
+    @field_validator("selector")
+    @classmethod
+    def _jobs_or_selector(cls, selector: Selector | None, info: Any) -> Selector | None:
+        if "jobs" in info.data and bool(info.data["jobs"]) == (selector is not None):
+            raise ValueError("set exactly one of spec.jobs (1 to 500 items) and spec.selector")
+        return selector
 
 
 def parse_spec(spec: dict[str, Any]) -> DrsJobPauseSpec:

@@ -256,6 +256,9 @@ def render(
     }
     if retry_token:
         status["retryFailedToken"] = retry_token
+    # Written by the selection step (engine/selection.py) and kept as is by every other write.
+    if isinstance(old_status.get("selection"), dict):
+        status["selection"] = old_status["selection"]
     return status
 
 

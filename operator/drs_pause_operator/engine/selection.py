@@ -1,0 +1,192 @@
+"""The I/O of ``spec.selector``: resolve it through DRS's list call when due, record the result
+in ``status.selection``, and hand the pass a spec whose ``jobs`` are the chosen tasks.
+
+The pure rules (what matches, when to resolve, too many or no matches) are in
+``resource/selector.py``. A pass calls :func:`select_jobs` right after parsing the spec:
+
+    no selector                        -> the spec as it is
+    selection recorded for this generation (and reselect token)
+                                       -> the recorded ids as spec.jobs (no DRS call)
+    otherwise                          -> list tasks (every page), match, decide,
+                                          write status.selection, then the ids as spec.jobs
+
+The selection is written before anything is paused (like the write-ahead of a pause): a pass
+that dies after it does not resolve again into a different set. When the selection poses a
+problem (``TooManyMatches``, ``NoMatches``) or cannot be made (no Secret, DRS refusing the
+credentials, DRS down), the pass ends there with Stalled and nothing is paused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from drs_pause_operator.drs.errors import (
+    DrsAuthenticationError,
+    DrsError,
+    DrsInvalidProjectError,
+    DrsTLSError,
+)
+from drs_pause_operator.drs.models import ListJobsRequest
+from drs_pause_operator.drs.redact import REDACTOR
+from drs_pause_operator.resource.reconcile import carried_problem, jobs_from_status
+from drs_pause_operator.resource.selector import (
+    Selection,
+    Selector,
+    as_jobs,
+    decide,
+    kept_jobs,
+    matches,
+    needs_resolve,
+    selection_problem,
+)
+from drs_pause_operator.resource.spec import JOB_ID_RE, DrsJobPauseSpec, JobSpec
+from drs_pause_operator.resource.status import Problem, render
+
+log = logging.getLogger(__name__)
+
+#: Errors about the operator's access to DRS as a whole (as in reconciler.py): Stalled.
+ACCESS_ERRORS = (DrsAuthenticationError, DrsTLSError, DrsInvalidProjectError)
+
+
+@dataclass(frozen=True)
+class Stop:
+    """The pass ends in the selection step (the reconciler turns this into its PassResult)."""
+
+    wake_after: float | None
+    drs_calls: int = 0
+    transient_failure: bool = False
+
+
+class Pass(Protocol):
+    """What the step uses of the reconciler (``engine.reconciler.Reconciler``)."""
+
+    gateway: Any
+    policy: Any
+    clock: Callable[[], dt.datetime]
+
+    async def connect(self, spec: DrsJobPauseSpec, namespace: str) -> Any: ...
+
+    async def _write(self, obj: Any, status: dict[str, Any], olog: Any) -> bool: ...
+
+    async def _post_events(self, obj: Any, before: dict[str, Any]) -> None: ...
+
+
+async def select_jobs(
+    rec: Pass,
+    obj: Any,
+    spec: DrsJobPauseSpec,
+    olog: logging.LoggerAdapter,
+    problem_from: Callable[[DrsError], Problem],
+) -> DrsJobPauseSpec | Stop:
+    """The spec the rest of the pass works on, or :class:`Stop` when the pass ends here.
+
+    ``obj`` is the pass's ``ObjectView`` plus ``reselect_token`` (the annotation's value);
+    ``problem_from`` turns an access error into the object's Stalled problem.
+    """
+    selector = spec.selector
+    start = obj.status
+    if selector is None:
+        if "selection" in start:  # the object went from a selector to a job list
+            status = {k: v for k, v in start.items() if k != "selection"}
+            await rec._write(obj, status, olog)
+        return spec
+
+    previous = Selection.from_status(start)
+    token = getattr(obj, "reselect_token", None)
+    if previous is not None and not needs_resolve(previous, obj.generation, token):
+        problem = selection_problem(previous, selector)
+        if problem is not None:
+            await _stall(rec, obj, problem, None, olog)
+            return Stop(wake_after=None)
+        return _with_jobs(spec, previous, selector)
+
+    conn = await rec.connect(spec, obj.ref.namespace)
+    if isinstance(conn, Problem):
+        status = await _stall(rec, obj, conn, None, olog)
+        return Stop(wake_after=rec.policy.stalled_backoff(status, rec.clock()))
+    query = ListJobsRequest(**selector.list_filters())
+    found: list[str] = []
+    listed = 0
+    try:
+        async for task in rec.gateway.list_jobs(conn.target, conn.creds, conn.language, query):
+            listed += 1
+            if JOB_ID_RE.fullmatch(task.id) and matches(task, selector):
+                found.append(task.id)
+    except ACCESS_ERRORS as err:
+        status = await _stall(rec, obj, problem_from(err), None, olog)
+        return Stop(wake_after=rec.policy.stalled_backoff(status, rec.clock()), drs_calls=1)
+    except DrsError as err:
+        olog.info(
+            "listing DRS tasks failed (%s); looking again in %ss",
+            REDACTOR.redact(str(err)),
+            rec.policy.transient_retry,
+        )
+        carried = carried_problem(start)
+        if carried is not None:
+            await _stall(rec, obj, carried, None, olog)
+        return Stop(
+            wake_after=rec.policy.transient_retry, drs_calls=1, transient_failure=True
+        )
+
+    now = rec.clock()
+    selection, problem = decide(
+        found,
+        selector,
+        generation=obj.generation,
+        now=now,
+        token=token or (previous.reselect_token if previous else None),
+        kept=kept_jobs(jobs_from_status(start), previous),
+    )
+    olog.info(
+        "spec.selector resolved: %d task(s) listed, %d matched, %d chosen%s",
+        listed,
+        len(found),
+        len(selection.job_ids),
+        f" ({problem.reason})" if problem else "",
+    )
+    if problem is not None:
+        await _stall(rec, obj, problem, selection, olog)
+        return Stop(wake_after=None, drs_calls=1)
+    if not await rec._write(obj, {**start, "selection": selection.to_dict()}, olog):
+        return Stop(wake_after=None, drs_calls=1)
+    return _with_jobs(spec, selection, selector)
+
+
+def _with_jobs(spec: DrsJobPauseSpec, selection: Selection, selector: Selector) -> DrsJobPauseSpec:
+    jobs = [JobSpec.model_validate(j) for j in as_jobs(selection, selector)]
+    return spec.model_copy(update={"jobs": jobs})
+
+
+async def _stall(
+    rec: Pass,
+    obj: Any,
+    problem: Problem,
+    selection: Selection | None,
+    olog: logging.LoggerAdapter,
+) -> dict[str, Any]:
+    """Write Stalled with this problem (and the new selection, when there is one); nothing of
+    the object's jobs changes."""
+    start = obj.status
+    now: dt.datetime = rec.clock()
+    rendered = render(
+        start,
+        jobs_from_status(start),
+        obj.generation,
+        problem,
+        now,
+        start.get("retryFailedToken"),
+    )
+    # Only the conditions and the generation change: whatever else the status holds (its jobs'
+    # entries, what other features wrote) stays as it was.
+    status = {**rendered, **start}
+    status["observedGeneration"] = rendered["observedGeneration"]
+    status["conditions"] = rendered["conditions"]
+    if selection is not None:
+        status["selection"] = selection.to_dict()
+    await rec._write(obj, status, olog)
+    await rec._post_events(obj, start)
+    return status
