@@ -2,6 +2,10 @@
 
 Conditions follow kstatus and cert-manager's habits: each carries observedGeneration, and
 lastTransitionTime only moves when the condition's status flips.
+
+kstatus (kpt, Flux, cli-utils) reads the first True condition of Reconciling and Stalled in list
+order, so while an operator-level problem holds Reconciling is False and Stalled comes before it:
+the object reads Failed there, not InProgress (tests/health/kstatus checks that with their code).
 """
 
 from __future__ import annotations
@@ -166,7 +170,13 @@ def _failed_text(s: Summary) -> str:
 def conditions_for(
     jobs: list[JobState], problem: Problem | None
 ) -> list[tuple[str, str, str, str]]:
-    """(type, status, reason, message) for Ready, Reconciling and Stalled."""
+    """(type, status, reason, message) for Ready, Reconciling and Stalled, in list order.
+
+    An operator-level problem (missing Secret, endpoint not allowed, rejected credentials...)
+    blocks every job until a person acts: the object is not reconciling then, whatever its jobs'
+    phases, and Stalled is listed before Reconciling. Without a problem the order stays Ready,
+    Reconciling, Stalled, so statuses already written do not change (and are not patched again).
+    """
     s = Summary.of(jobs)
     phase = object_phase(jobs)
     progress = f"{s.paused} of {s.total} jobs paused"
@@ -182,7 +192,9 @@ def conditions_for(
     else:
         ready = ("False", phase, progress)
 
-    if s.pending:
+    if problem is not None:
+        reconciling = ("False", problem.reason, progress)
+    elif s.pending:
         verifying = all(j.phase == ACCEPTED for j in jobs if j.active)
         reconciling = ("True", "Verifying" if verifying else "Pausing", progress)
     else:
@@ -199,6 +211,8 @@ def conditions_for(
         )
     else:
         stalled = ("False", "NotStalled", "")
+    if problem is not None:
+        return [("Ready", *ready), ("Stalled", *stalled), ("Reconciling", *reconciling)]
     return [("Ready", *ready), ("Reconciling", *reconciling), ("Stalled", *stalled)]
 
 
@@ -279,7 +293,7 @@ def transition_events(
     summary = new.get("summary") or {}
     ready = condition(new, "Ready") or {}
     if phase not in (old_phase, PENDING):
-        kind = "Warning" if phase in (FAILED, PARTIALLY_PAUSED) else "Normal"
+        kind = "Warning" if phase in (FAILED, PARTIALLY_PAUSED, "PartiallyResumed") else "Normal"
         reason = {
             IN_PROGRESS: "Pausing",
             PAUSED: "Paused",
