@@ -1,10 +1,12 @@
--- Argo CD health check for drs.cloudops.dev/DrsJobPause (the argocd-cm key
--- resource.customizations.health.drs.cloudops.dev_DrsJobPause embeds this file verbatim).
---   Healthy      Ready=True: every job is paused.
+-- Argo CD health check for drs.cloudops.dev/DrsJobPause, in the layout of argo-cd's
+-- resource_customizations/<group>/<kind>/ (health_test.yaml and testdata/ beside it). The argocd-cm
+-- key resource.customizations.health.drs.cloudops.dev_DrsJobPause embeds this file verbatim.
+--   Healthy      Ready=True and not Stalled: every job is paused.
 --   Progressing  no status yet, status older than the spec (observedGeneration), Reconciling=True,
 --                or the object is being deleted.
---   Degraded     Stalled=True (e.g. missing Secret, endpoint not allowed), or Ready=False with
---                failed jobs (PartiallyPaused / Failed).
+--   Degraded     Stalled=True (missing Secret, endpoint not allowed, rejected credentials, failed
+--                jobs, invalid spec), also next to Ready=True; or Ready=False with failed jobs.
+-- Only Lua's base and table libraries: Argo CD runs custom checks without the others.
 local hs = {}
 
 local function condition(status, ctype)
@@ -26,9 +28,16 @@ local function text(c, fallback)
   return fallback
 end
 
+-- Argo CD 3.x answers "Pending deletion" itself for an object being deleted and does not run
+-- this script then (gitops-engine health.GetResourceHealth); this branch is for versions that
+-- hand deletion to the check, and says the same thing, plus what holds the object.
 if obj.metadata ~= nil and obj.metadata.deletionTimestamp ~= nil then
   hs.status = "Progressing"
-  hs.message = "Being deleted (nothing changes in DRS)"
+  if obj.metadata.finalizers ~= nil and #obj.metadata.finalizers > 0 then
+    hs.message = "Pending deletion; waiting for finalizers: " .. table.concat(obj.metadata.finalizers, ", ")
+  else
+    hs.message = "Pending deletion; nothing changes in DRS"
+  end
   return hs
 end
 
@@ -53,16 +62,17 @@ local ready = condition(status, "Ready")
 local stalled = condition(status, "Stalled")
 local reconciling = condition(status, "Reconciling")
 
-if ready ~= nil and ready.status == "True" then
-  hs.status = "Healthy"
-  hs.message = text(ready, "All jobs paused")
-  return hs
-end
-
+-- Stalled first: someone has to act, even where every job is paused (kstatus reads it as Failed).
 if stalled ~= nil and stalled.status == "True" then
   hs.status = "Degraded"
   local reason = stalled.reason or "Stalled"
   hs.message = reason .. ": " .. text(stalled, "cannot progress")
+  return hs
+end
+
+if ready ~= nil and ready.status == "True" then
+  hs.status = "Healthy"
+  hs.message = text(ready, "All jobs paused")
   return hs
 end
 
