@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -72,6 +73,11 @@ log = logging.getLogger(__name__)
 
 #: Errors about the operator's access to DRS as a whole: the object stalls until they are gone.
 ACCESS_ERRORS = (DrsAuthenticationError, DrsTLSError, DrsInvalidProjectError)
+#: For tests only: "1" makes a deliberately BROKEN operator that re-sends a job whose earlier
+#: pause may have gone out (attempts > 0, still Pending) without the batch-status look first.
+#: tests/e2e/test_double_pause_detection.py proves the double-pause checks catch it. Never set
+#: it anywhere else.
+TEST_SKIP_PRECHECK_ENV = "DRS_PAUSE_TEST_SKIP_PRECHECK"
 
 
 def utcnow() -> dt.datetime:
@@ -238,6 +244,8 @@ class Reconciler:
     ) -> list[JobState]:
         now = self.clock()
         checks = due_checks(jobs, now)
+        if os.environ.get(TEST_SKIP_PRECHECK_ENV) == "1":  # test-only breakage, see its doc
+            checks = [j.job_id for j in jobs if j.job_id in checks and j.phase != PENDING]
         if checks:
             answers = await self.gateway.status(conn.target, conn.creds, conn.language, checks)
             result.drs_calls += 1

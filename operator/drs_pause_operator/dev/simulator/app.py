@@ -80,8 +80,12 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     request_id = uuid.uuid4().hex
     request[REQUEST_ID_KEY] = request_id
     call: dict[str, Any] = {"endpoint": "unknown", "auth": None, "fault": None}
+    call["received"] = datetime.now(UTC).isoformat()
     request[CALL_KEY] = call
     dropped = False
+    logged = not request.path.startswith(UNLOGGED_PREFIXES)
+    if logged:
+        request.app[SIMULATOR_KEY].calls.begin(call)
     try:
         response = await handler(request)
     except ApiError as err:
@@ -100,8 +104,11 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
     except Exception:
         log.exception("unexpected error answering %s %s", request.method, request.path)
         response = json_response(500, codes.error_body(codes.SERVICE_ABNORMAL))
+    finally:
+        if logged:
+            request.app[SIMULATOR_KEY].calls.end(call)
     response.headers["X-Request-Id"] = request_id
-    if not request.path.startswith(UNLOGGED_PREFIXES):
+    if logged:
         _record(request, call, None if dropped else response.status)
     return response
 
@@ -131,6 +138,7 @@ def _record(request: web.Request, call: dict[str, Any], status: int | None) -> N
     sim.calls.record(
         {
             "time": datetime.now(UTC).isoformat(),
+            "received": call["received"],
             "endpoint": call["endpoint"],
             "method": request.method,
             "path": request.path,
@@ -531,7 +539,10 @@ async def admin_list_calls(request: web.Request) -> web.Response:
         raise _admin_bad("since must be an integer") from None
     endpoint = request.query.get("endpoint")
     endpoint = ENDPOINT_ALIASES.get(endpoint, endpoint) if endpoint else None
-    calls = sim.calls.list(endpoint, since, request.query.get("job_id"))
+    if request.query.get("in_flight") in ("1", "true"):
+        calls = sim.calls.in_flight(endpoint, request.query.get("job_id"))
+    else:
+        calls = sim.calls.list(endpoint, since, request.query.get("job_id"))
     return json_response(200, {"calls": calls, "count": len(calls)})
 
 

@@ -76,6 +76,28 @@ class CallLog:
     def clear(self) -> None:
         self.entries.clear()
 
+    # Requests being answered right now (received, not yet logged): a test can act while a
+    # request is in flight, e.g. kill its sender.
+    _open: dict[int, dict[str, Any]] = field(default_factory=dict)
+
+    def begin(self, call: dict[str, Any]) -> None:
+        self._open[id(call)] = call
+
+    def end(self, call: dict[str, Any]) -> None:
+        self._open.pop(id(call), None)
+
+    def in_flight(
+        self, endpoint: str | None = None, job_id: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Requests received and not answered yet, as ``{"endpoint", "job_ids", "received"}``
+        (the endpoint and job ids are known once the body is read)."""
+        return [
+            {k: c.get(k) for k in ("endpoint", "job_ids", "received")}
+            for c in list(self._open.values())
+            if (endpoint is None or c["endpoint"] == endpoint)
+            and (job_id is None or job_id in (c.get("job_ids") or []))
+        ]
+
 
 def project_id_for_name(domain: str, name: str) -> str:
     """A stable 32-hex project id for a project name without a configured mapping."""

@@ -253,6 +253,11 @@ class SimulatorProcess:
         query = "&".join(f"{k}={v}" for k, v in params.items())
         return self.admin("GET", "/admin/calls" + (f"?{query}" if query else ""))["calls"]
 
+    def in_flight(self, endpoint: str | None = None) -> list[dict[str, Any]]:
+        """Requests the simulator has received and not answered yet (``?in_flight=1``)."""
+        query = "?in_flight=1" + (f"&endpoint={endpoint}" if endpoint else "")
+        return self.admin("GET", "/admin/calls" + query)["calls"]
+
     def expire_tokens(self) -> int:
         return self.admin("POST", "/admin/tokens/expire")["expired"]
 

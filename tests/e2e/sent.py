@@ -1,0 +1,231 @@
+"""What the operator SENT, per job: the checks that can see a double pause.
+
+A second pause of a task is answered DRS.M00304 or DRS.M01504 by DRS (never ``success``), and
+``pause_count`` counts only accepted pauses, so neither can show that the operator sent a job
+twice. These checks read the simulator's call log instead: every pause request that carried the
+job, whatever its answer (also refused, throttled and faulted ones).
+
+A repeated request (the second, third... carrying a job) is *excused* only when the operator
+could not know the job was paused, and did what the design promises before sending it again:
+
+1. no status write had recorded the job as answered (Accepted, Paused or Failed) before it: the
+   status history, watched from the API server, never shows the job going from one of those back
+   to Pending (a new write-ahead), and no such version was seen before the request arrived;
+2. and either it looked first: a batch-status answer about the job, not PAUSING, arrived after
+   the previous request carrying the job and before this one (a restart with a write-ahead
+   attempt, a transient answer, a lost answer: every later pass looks before it sends);
+3. or it is the client's inline retry of a whole request that got no per-job answer (dropped,
+   cut off, 429, 5xx, unreadable), carrying the same jobs.
+
+Everything else is a double pause: e.g. an operator that re-sends after a restart without the
+batch-status look (``DRS_PAUSE_TEST_SKIP_PRECHECK=1``, see test_double_pause_detection.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+PAUSED_STATES = {"PAUSING", "PAUSEING"}
+ANSWERED = {"Accepted", "Paused", "Failed"}
+# Only a request with no readable per-job answer is retried inline by the client.
+NO_ANSWER_FAULTS = {"drop", "timeout", "malformed", "busy"}
+
+
+def when(call: dict[str, Any], key: str = "received") -> float:
+    return dt.datetime.fromisoformat(call.get(key) or call["time"]).timestamp()
+
+
+class StatusHistory:
+    """Every status version of the namespace's DrsJobPause objects, as the API server had them.
+
+    A watch from the API server in a thread (re-listed after outages: versions written while
+    the watch was down and overwritten before it came back are missed, and counted in
+    ``relists``). ``versions``: (time seen, object name, status) in order.
+    """
+
+    def __init__(self, kubeconfig: Path, namespace: str) -> None:
+        from kubernetes import client, config
+
+        self.api = client.CustomObjectsApi(
+            config.new_client_from_config(config_file=str(kubeconfig))
+        )
+        self.namespace = namespace
+        self.versions: list[tuple[float, str, dict[str, Any]]] = []
+        self.relists = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> StatusHistory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(15)
+
+    def _run(self) -> None:
+        from kubernetes import watch
+
+        args = ("drs.cloudops.dev", "v1alpha1", self.namespace, "drsjobpauses")
+        while not self._stop.is_set():
+            try:
+                listed = self.api.list_namespaced_custom_object(*args, _request_timeout=10)
+                self.relists += 1
+                for item in listed["items"]:
+                    self._add(item)
+                rv = listed["metadata"]["resourceVersion"]
+                while not self._stop.is_set():
+                    stream = watch.Watch().stream(
+                        self.api.list_namespaced_custom_object, *args,
+                        resource_version=rv, timeout_seconds=5, _request_timeout=15,
+                    )
+                    for event in stream:
+                        if event["type"] == "ERROR":
+                            raise RuntimeError(event["raw_object"])
+                        rv = event["object"]["metadata"]["resourceVersion"]
+                        if event["type"] in ("ADDED", "MODIFIED"):
+                            self._add(event["object"])
+            except Exception:  # the API server is down or restarting: list again
+                self._stop.wait(1.0)
+
+    def _add(self, obj: dict[str, Any]) -> None:
+        status = obj.get("status") or {}
+        name = obj["metadata"]["name"]
+        last = next((s for _, n, s in reversed(self.versions) if n == name), None)
+        if status and status != last:
+            self.versions.append((time.time(), name, status))
+
+    def job_phases(self, job_id: str) -> list[tuple[float, str, int]]:
+        """(time seen, phase, attempts) of each status version that holds the job."""
+        out = []
+        for seen, _, status in self.versions:
+            for job in status.get("jobs") or []:
+                if job.get("jobId") == job_id:
+                    out.append((seen, job.get("phase", ""), int(job.get("attempts") or 0)))
+        return out
+
+
+@dataclass
+class Verdict:
+    requests: dict[str, int] = field(default_factory=dict)  # job -> pause requests carrying it
+    excused: list[tuple[str, int, str]] = field(default_factory=list)  # (job, seq, why)
+    double: list[tuple[str, int, str]] = field(default_factory=list)  # (job, seq, why)
+    regressions: list[tuple[str, str]] = field(default_factory=list)  # answered -> Pending
+
+    def summary(self) -> str:
+        repeated = sum(1 for n in self.requests.values() if n > 1)
+        return (f"{len(self.requests)} jobs, {sum(self.requests.values())} pause requests, "
+                f"{repeated} jobs sent more than once; excused repeats {len(self.excused)}, "
+                f"double pauses {len(self.double)}, answered->Pending in status "
+                f"{len(self.regressions)}")
+
+
+def _answered_about(call: dict[str, Any], job_id: str) -> dict[str, Any] | None:
+    return next((r for r in call.get("results") or [] if r.get("id") == job_id), None)
+
+
+def _no_answer(call: dict[str, Any], job_id: str) -> bool:
+    status = call.get("status")
+    faults = set(call.get("fault") or [])
+    return (status is None or status == 429 or status >= 500 or bool(faults & NO_ANSWER_FAULTS)
+            or (status == 200 and _answered_about(call, job_id) is None))
+
+
+def judge(
+    calls: list[dict[str, Any]], jobs: Iterable[str], history: StatusHistory | None
+) -> Verdict:
+    """Every pause request per job, and whether each repeat is excused (module docstring)."""
+    verdict = Verdict()
+    pauses = sorted((c for c in calls if c["endpoint"] == "pause"), key=when)
+    looks = [c for c in calls if c["endpoint"] == "status"]
+    for job in jobs:
+        sent = [c for c in pauses if job in (c.get("job_ids") or [])]
+        verdict.requests[job] = len(sent)
+        phases = history.job_phases(job) if history is not None else []
+        for before, after in itertools.pairwise(phases):
+            if before[1] in ANSWERED and after[1] == "Pending":
+                verdict.regressions.append((job, f"{before[1]} -> Pending"))
+        known = [seen for seen, phase, _ in phases if phase in ANSWERED]
+        for previous, request in itertools.pairwise(sent):
+            arrived = when(request)
+            if known and known[0] < arrived - 0.2:
+                verdict.double.append((job, request["seq"], "sent after the status showed it "
+                                       "answered"))
+                continue
+            looked = [
+                look for look in looks
+                if when(previous) < when(look) and when(look, "time") < arrived
+                and (answer := _answered_about(look, job)) is not None
+                and answer.get("status") not in PAUSED_STATES
+            ]
+            inline = _no_answer(previous, job) and set(previous.get("job_ids") or []) == set(
+                request.get("job_ids") or [])
+            if looked:
+                verdict.excused.append((job, request["seq"], "looked up first, not paused"))
+            elif inline:
+                verdict.excused.append((job, request["seq"], "inline retry of an unanswered "
+                                        "request"))
+            else:
+                verdict.double.append((job, request["seq"], "sent again without a batch-status "
+                                       "look"))
+    return verdict
+
+
+def wait_in_flight(sim, since: float, timeout: float = 60.0) -> list[dict[str, Any]]:
+    """Poll the simulator until a pause request received after ``since`` is in flight."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [c for c in sim.in_flight("pause") if c.get("job_ids")
+                 and when(c) >= since]
+        if found:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"no pause request in flight within {timeout}s")
+
+
+def kill_while_in_flight(
+    cluster, namespace: str, sim, start_operator, args: list[str], *,
+    kills: int = 3, env: dict[str, str] | None = None, objects: int = 6, per_object: int = 5,
+) -> tuple[Verdict, list[str], list[dict[str, Any]]]:
+    """SIGKILL the operator ``kills`` times, each time while one of its pause requests is in
+    flight (the simulator holds pause requests 2 s), new objects arriving before each start;
+    then let a last operator converge. Returns the verdict, the job ids and the in-flight
+    requests seen at the kills. ``env``: for the operators started after the first kill."""
+    from .conftest import djp, get_status, new_job_id, token_secret, wait_for
+
+    jobs = [new_job_id() for _ in range(objects * per_object)]
+    sim.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED"} for j in jobs])
+    sim.configure(pause_delay_seconds=1.0)
+    sim.add_fault(kind="latency", endpoint="pause", latency_ms=2000, times=None)
+    waves = [list(range(objects))[i::kills + 1] for i in range(kills + 1)]
+    in_flight: list[dict[str, Any]] = []
+    try:
+        cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
+        with StatusHistory(cluster.kubeconfig, namespace) as history:
+            for run in range(kills + 1):
+                for i in waves[run]:
+                    chunk = [(j, "target") for j in jobs[i * per_object:(i + 1) * per_object]]
+                    cluster.kubectl("apply", "-f", "-", input=djp(
+                        namespace, f"obj-{i}", chunk,
+                        credentialsSecretRef={"name": "drs-credentials"}))
+                started = time.time()
+                op = start_operator(args, **((env or {}) if run else {}))
+                if run == kills:
+                    break
+                in_flight += wait_in_flight(sim, started)
+                op.kill()
+            for i in range(objects):
+                wait_for(lambda i=i: get_status(cluster, namespace, f"obj-{i}").get("phase")
+                         == "Paused", timeout=120, what=f"obj-{i} Paused")
+            time.sleep(1.0)  # the last status versions reach the watch
+    finally:
+        sim.clear_faults()
+        sim.configure(pause_delay_seconds=0.0)
+    return judge(sim.calls(), jobs, history), jobs, in_flight
