@@ -72,57 +72,80 @@ def wait_for_second(low: int, high: int) -> None:
         time.sleep(0.5)
 
 
-def test_a_window_creates_its_child_and_skips_while_the_previous_one_has_not_resumed(
+def task_status(simulator, job_id: str) -> str:
+    return next(t["status"] for t in simulator.tasks() if t["id"] == job_id)
+
+
+def test_a_window_pauses_resumes_at_its_end_and_waits_while_the_previous_child_resumes(
     cluster, namespace, simulator, start_operator
 ) -> None:
     job = new_job_id()
     simulator.seed([{"id": job, "status": "INCRE_TRANSFER_STARTED"}])
     cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
     start_operator(operator_args(simulator.url, namespace))
-    # Five-minute windows every minute: the second start finds the first child paused and not
-    # resumed, waits up to startingDeadlineSeconds, and is skipped.
-    cluster.kubectl("apply", "-f", "-", input=dpw(namespace, "nightly", [job], duration="5m",
-                                                   startingDeadlineSeconds=15, historyLimit=2))
-    created = dt.datetime.now(dt.UTC)
-    kids = wait_for(lambda: children(cluster, namespace, "nightly"), timeout=2 * MINUTE + 30,
-                    what="the first child")
-    assert len(kids) == 1
-    (name, child), = kids.items()
-    start = start_of(name)
-    assert dt.timedelta(0) < start - created.replace(microsecond=0) <= dt.timedelta(minutes=2)
-    owner = child["metadata"]["ownerReferences"][0]
-    assert owner["kind"] == "DrsPauseWindow" and owner["name"] == "nightly"
-    assert owner["controller"] is True and owner["blockOwnerDeletion"] is True
-    assert owner["uid"] == window(cluster, namespace, "nightly")["metadata"]["uid"]
-    assert child["metadata"]["annotations"]["drs.cloudops.dev/scheduled-time"] == rfc3339(start)
-    assert child["spec"]["jobs"] == [{"jobId": job, "pauseMode": "target"}]
-    if resume_in_schema():
-        assert child["spec"]["resume"] == {
-            "at": rfc3339(start + dt.timedelta(minutes=5)), "onDelete": True}
-    # The child is a DrsJobPause like any other: the operator pauses its task.
-    wait_for(lambda: simulator.task(job).status == "PAUSING", timeout=60, what="the pause")
+    # 50-second windows every minute, and DRS takes 20 s to resume: the first child is still
+    # resuming at the second start, which waits for it and starts late, to the same end.
+    simulator.configure(resume_delay_seconds=20.0)
+    try:
+        cluster.kubectl("apply", "-f", "-", input=dpw(namespace, "nightly", [job],
+                                                       duration="50s", historyLimit=2))
+        stamp = window(cluster, namespace, "nightly")["metadata"]["creationTimestamp"]
+        created = dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+        kids = wait_for(lambda: children(cluster, namespace, "nightly"),
+                        timeout=2 * MINUTE + 30, what="the first child")
+        assert len(kids) == 1
+        (first, child), = kids.items()
+        start = start_of(first)
+        # The first start after the window's creation (the operator may start later than that).
+        assert dt.timedelta(0) < start - created <= dt.timedelta(minutes=1)
+        owner = child["metadata"]["ownerReferences"][0]
+        assert owner["kind"] == "DrsPauseWindow" and owner["name"] == "nightly"
+        assert owner["controller"] is True and owner["blockOwnerDeletion"] is True
+        assert owner["uid"] == window(cluster, namespace, "nightly")["metadata"]["uid"]
+        assert child["metadata"]["annotations"]["drs.cloudops.dev/scheduled-time"] == rfc3339(
+            start)
+        assert child["spec"]["jobs"] == [{"jobId": job, "pauseMode": "target"}]
+        if resume_in_schema():
+            assert child["spec"]["resume"] == {
+                "at": rfc3339(start + dt.timedelta(seconds=50)), "onDelete": True}
+        # The child is a DrsJobPause like any other: the operator pauses its task.
+        wait_for(lambda: task_status(simulator, job) == "PAUSING", timeout=60, what="the pause")
+        status = wait_for(lambda: get_window_status(cluster, namespace, "nightly", "active"),
+                          timeout=30, what="status.active")
+        assert status["active"] == [{"name": first}]
+        assert status["lastScheduleTime"] == rfc3339(start)
+        assert status["nextScheduleTime"] == rfc3339(start + dt.timedelta(minutes=1))
 
-    status = wait_for(lambda: get_window_status(cluster, namespace, "nightly", "active"),
-                      timeout=30, what="status.active")
-    assert status["active"] == [{"name": name}]
-    assert status["lastScheduleTime"] == rfc3339(start)
-    assert status["nextScheduleTime"] == rfc3339(start + dt.timedelta(minutes=1))
+        # The next start finds the first child still resuming: it waits and says so...
+        skipped = wait_for(lambda: events(cluster, namespace, "WindowSkipped"),
+                           timeout=2 * MINUTE, what="a WindowSkipped Event")
+        assert first in skipped[0]["message"]
+        assert skipped[0]["involvedObject"]["kind"] == "DrsPauseWindow"
+        second_start = start + dt.timedelta(minutes=1)
+        assert dt.datetime.now(dt.UTC) >= second_start
+        # ...the task is resumed (out of PAUSING) after the first window's end...
+        wait_for(lambda: task_status(simulator, job) != "PAUSING", timeout=90,
+                 what="the first resume")
+        assert dt.datetime.now(dt.UTC) >= start + dt.timedelta(seconds=50)
+        # ...and then the second window starts, late, with the end it was meant to have.
+        second = child_name_for("nightly", second_start)
+        kids = wait_for(lambda: (k := children(cluster, namespace, "nightly")) and second in k
+                        and k, timeout=90, what="the second child")
+        late = dt.datetime.fromisoformat(
+            kids[second]["metadata"]["creationTimestamp"].replace("Z", "+00:00"))
+        assert late > second_start + dt.timedelta(seconds=5)
+        if resume_in_schema():
+            assert kids[second]["spec"]["resume"]["at"] == rfc3339(
+                second_start + dt.timedelta(seconds=50))
+        wait_for(lambda: task_status(simulator, job) == "PAUSING", timeout=60,
+                 what="the second pause")
+        assert len(events(cluster, namespace, "WindowSkipped")) == 1
+    finally:
+        simulator.configure(resume_delay_seconds=0.0)
 
-    # The next start: the first child has not resumed, so the window waits and says so...
-    skipped = wait_for(lambda: events(cluster, namespace, "WindowSkipped"),
-                       timeout=2 * MINUTE, what="a WindowSkipped Event")
-    assert name in skipped[0]["message"]
-    assert skipped[0]["involvedObject"]["kind"] == "DrsPauseWindow"
-    # ...and once its starting deadline has passed, that start is gone for good.
-    second = start + dt.timedelta(minutes=1)
-    while dt.datetime.now(dt.UTC) < second + dt.timedelta(seconds=25):
-        time.sleep(1)
-    assert list(children(cluster, namespace, "nightly")) == [name]
-    status = get_window_status(cluster, namespace, "nightly", "nextScheduleTime")
-    assert status["lastScheduleTime"] == rfc3339(start)
-    ready = {c["type"]: c for c in status["conditions"]}["Ready"]
-    assert ready["status"] == "True"
-    assert len(events(cluster, namespace, "WindowSkipped")) == 1
+
+def child_name_for(window_name: str, start: dt.datetime) -> str:
+    return f"{window_name}-{int(start.timestamp()) // 60}"
 
 
 def get_window_status(cluster, namespace: str, name: str, key: str) -> dict | None:
