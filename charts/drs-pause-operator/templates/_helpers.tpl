@@ -108,6 +108,22 @@ cannot enumerate Secrets, only read one whose name it is given).
 - apiGroups: ["drs.cloudops.dev"]
   resources: ["drsjobpauses/status"]
   verbs: ["patch"]
+# Pause windows (DrsPauseWindow): kopf lists and watches them, each pass writes their status,
+# creates the window's child DrsJobPause objects and deletes finished ones beyond historyLimit.
+# A child's ownerReference sets blockOwnerDeletion, which needs update on the window's
+# finalizers subresource where OwnerReferencesPermissionEnforcement is on.
+- apiGroups: ["drs.cloudops.dev"]
+  resources: ["drspausewindows"]
+  verbs: ["list", "watch"]
+- apiGroups: ["drs.cloudops.dev"]
+  resources: ["drspausewindows/status"]
+  verbs: ["patch"]
+- apiGroups: ["drs.cloudops.dev"]
+  resources: ["drspausewindows/finalizers"]
+  verbs: ["update"]
+- apiGroups: ["drs.cloudops.dev"]
+  resources: ["drsjobpauses"]
+  verbs: ["create", "delete"]
 # One core/v1 Event per transition (Paused, Failed, Stalled reasons...) on the object.
 - apiGroups: [""]
   resources: ["events"]
