@@ -345,6 +345,10 @@ class WindowController:
             self.queue.add(window)
 
     def start(self) -> None:
+        # Every known window gets a pass: a process that starts its workers late (a standby
+        # that became leader) has set no timers yet.
+        for uid in self.cache:
+            self.queue.add(uid)
         for _ in range(self._count):
             self._workers.append(asyncio.create_task(self.queue.worker(self._process)))
 
