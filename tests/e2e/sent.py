@@ -5,8 +5,11 @@ A second pause of a task is answered DRS.M00304 or DRS.M01504 by DRS (never ``su
 twice. These checks read the simulator's call log instead: every pause request that carried the
 job, whatever its answer (also refused, throttled and faulted ones).
 
-A repeated request (the second, third... carrying a job) is *excused* only when the operator
-could not know the job was paused, and did what the design promises before sending it again:
+A request carrying a job that an earlier request had already paused (DRS answered it
+``success``) is a possible double pause. (Repeats before any success are retries of a job DRS
+had not paused: counted, not judged.) A possible double pause is *excused* only when the
+operator could not know the job was paused, and did what the design promises before sending it
+again:
 
 1. no status write had recorded the job as answered (Accepted, Paused or Failed) before it: the
    status history, watched from the API server, never shows the job going from one of those back
@@ -117,12 +120,14 @@ class Verdict:
     requests: dict[str, int] = field(default_factory=dict)  # job -> pause requests carrying it
     excused: list[tuple[str, int, str]] = field(default_factory=list)  # (job, seq, why)
     double: list[tuple[str, int, str]] = field(default_factory=list)  # (job, seq, why)
+    retries: list[tuple[str, int, str]] = field(default_factory=list)  # before any success
     regressions: list[tuple[str, str]] = field(default_factory=list)  # answered -> Pending
 
     def summary(self) -> str:
         repeated = sum(1 for n in self.requests.values() if n > 1)
         return (f"{len(self.requests)} jobs, {sum(self.requests.values())} pause requests, "
-                f"{repeated} jobs sent more than once; excused repeats {len(self.excused)}, "
+                f"{repeated} jobs sent more than once; retries before a success "
+                f"{len(self.retries)}; repeats after a success: excused {len(self.excused)}, "
                 f"double pauses {len(self.double)}, answered->Pending in status "
                 f"{len(self.regressions)}")
 
@@ -153,7 +158,15 @@ def judge(
             if before[1] in ANSWERED and after[1] == "Pending":
                 verdict.regressions.append((job, f"{before[1]} -> Pending"))
         known = [seen for seen, phase, _ in phases if phase in ANSWERED]
+        paused_by: dict[str, Any] | None = None
         for previous, request in itertools.pairwise(sent):
+            answer = _answered_about(previous, job)
+            if paused_by is None and answer is not None and answer.get("status") == "success":
+                paused_by = previous
+            if paused_by is None:
+                # DRS had not paused it yet: a retry, not a double pause (reported).
+                verdict.retries.append((job, request["seq"], "retry of a job not paused yet"))
+                continue
             arrived = when(request)
             if known and known[0] < arrived - 0.2:
                 verdict.double.append((job, request["seq"], "sent after the status showed it "

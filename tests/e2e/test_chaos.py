@@ -6,20 +6,17 @@ Then, from the simulator's ground truth and its call log:
 - every object converges (observedGeneration current, no job Pending or Accepted);
 - every job's final phase agrees with its task's real state: Paused exactly when the task is
   PAUSING, Failed otherwise (never Paused for a task that is not PAUSING);
-- a task is paused successfully more than once only when the operator could not know about the
-  first pause: it was killed (or its API server was down) between the call and the status write,
-  or the answer was lost on the wire. The test prints how many of each.
+- nothing is paused twice, counted as SENT (tests/e2e/sent.py): every pause request that carried
+  a job after DRS had paused it must be excused (no status write had shown the job answered, and
+  the operator looked it up first, or it is the client's inline retry of an unanswered request),
+  at most MAX_EXCUSED of them. Each kill comes while a pause request is in flight.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import itertools
 import json
 import os
 import random
-import re
-import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -29,6 +26,7 @@ import pytest
 from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 from .conftest import TOKEN, operator_args, token_secret
+from .sent import StatusHistory, judge, wait_in_flight
 
 OBJECTS, JOBS_PER_OBJECT = 200, 5
 KILLS = 6
@@ -53,9 +51,11 @@ FAULTS = [
     {"kind": "missing_results", "omit": "all", "probability": 0.01},
     {"kind": "job_error", "endpoint": "pause", "error_code": "DRS.M01504", "probability": 0.02},
     {"kind": "latency", "latency_ms": 150, "probability": 0.2},
+    # Pause requests stay in flight a while: the kills come while one is out.
+    {"kind": "latency", "endpoint": "pause", "latency_ms": 400},
 ]
-# The operator's DEBUG line for each answer it read: "POST ... -> 200 ok request_id=..."
-ANSWER_READ = re.compile(r"-> \d{3} ok request_id=([0-9a-f]{32})")
+# Possible double pauses excused (write-ahead window, lost answers), of 1,000 jobs.
+MAX_EXCUSED = 40
 FINAL_PHASES = {"Paused", "PartiallyPaused", "Failed"}
 
 
@@ -107,10 +107,6 @@ def chaos_simulator() -> Iterator[SimulatorProcess]:
         yield sim
 
 
-def parse_time(text: str) -> float:
-    return dt.datetime.fromisoformat(text).timestamp()
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
@@ -130,8 +126,8 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
     operators = []
 
     started = time.monotonic()
-    # (start, end) wall-clock windows in which the operator could not write what it did
-    crashes: list[tuple[float, float]] = []
+    history = StatusHistory(cluster.kubeconfig, namespace).__enter__()
+    in_flight: list[dict] = []
     waves = [objects[i::KILLS + 1] for i in range(KILLS + 1)]
     first = 0
 
@@ -143,21 +139,18 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
     for run in range(KILLS):
         # New objects arrive in waves, so every run has work in hand when it is killed.
         apply_wave(run)
+        began = time.time()
         op = start_operator(args)
         operators.append(op)
-        time.sleep(rng.uniform(1.5, 6.0))
-        killed = time.time()
-        op.proc.send_signal(signal.SIGKILL)
-        op.proc.wait(10)
-        crashes.append((killed, killed))
+        time.sleep(rng.uniform(0.0, 2.0))
+        in_flight += wait_in_flight(sim, began)
+        op.kill()  # SIGKILL, with a pause request out
     # The last operator lives on through an API server restart (etcd keeps the data), and the
     # last wave arrives after it: its watch must come back by itself.
     final = start_operator(args)
     operators.append(final)
     time.sleep(rng.uniform(1.5, 4.0))
-    down = time.time()
     cluster.restart_apiserver()
-    crashes.append((down, time.time()))
     apply_wave(KILLS)
     chaos_seconds = time.monotonic() - started
 
@@ -205,44 +198,28 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
                                   None)
                     print(f"    {call['seq']} {call['time']} {call['endpoint']} {call['status']}"
                           f" fault={call['fault']} {result}")
-        print(f"crash windows: {crashes}")
     assert not wrong, wrong[:20]
     for o in items:
         summary = o["status"]["summary"]
         assert summary["pending"] == 0 and summary["total"] == JOBS_PER_OBJECT
 
-    # -- a pause succeeded twice only where the operator could not know it had -------------
+    # -- nothing paused twice, counted as sent ---------------------------------------------
+    time.sleep(1.0)  # the last status versions reach the watch
+    history.__exit__(None, None, None)
     calls = sim.calls()
     assert calls and calls[0]["seq"] == 1, "the call log overflowed"
-    successes: dict[str, list[dict]] = {}
-    for call in calls:
-        if call["endpoint"] != "pause":
-            continue
-        for result in call.get("results") or []:
-            if result.get("status") == "success":
-                successes.setdefault(result["id"], []).append(call)
-    read = {m for op in operators for m in ANSWER_READ.findall(op.log)}
-    duplicates: Counter[str] = Counter()
-    unexplained = []
-    for jid, ok in successes.items():
-        for before, again in itertools.pairwise(ok):
-            # Lost: dropped, cut off, unreadable, too late for --request-timeout, or without
-            # this job's result; the operator then had to ask again.
-            lost = before["request_id"] not in read or "missing_results" in (
-                before.get("fault") or [])
-            t0, t1 = parse_time(before["time"]), parse_time(again["time"])
-            crashed = any(a <= t1 and b >= t0 for a, b in crashes)
-            if lost:
-                duplicates["answer never read by the operator"] += 1
-            elif crashed:
-                duplicates["operator killed / API server down before the status write"] += 1
-            else:
-                unexplained.append((jid, before, again))
+    verdict = judge(calls, list(phases), history)
+    successes = Counter(r["id"] for c in calls if c["endpoint"] == "pause"
+                        for r in c.get("results") or [] if r.get("status") == "success")
     for jid, task in tasks.items():
-        assert task["pause_count"] == len(successes.get(jid, [])), jid
+        assert task["pause_count"] == successes[jid], jid
+    print(f"sent: {verdict.summary()}; in flight at the kills: "
+          f"{sum(len(c['job_ids']) for c in in_flight)} jobs; status relists {history.relists}")
+    print(f"excused: {dict(Counter(why for _, _, why in verdict.excused))}")
 
     faults = Counter(f for call in calls for f in call.get("fault") or [])
-    faulty_calls = sum(1 for call in calls if call.get("fault"))
+    # A fault is an answer gone wrong; latency alone is not one.
+    faulty_calls = sum(1 for call in calls if set(call.get("fault") or []) - {"latency"})
     by_endpoint = Counter(call["endpoint"] for call in calls)
     print(f"objects: {OBJECTS} x {JOBS_PER_OBJECT} jobs; final phases: "
           f"{dict(Counter(o['status']['phase'] for o in items))}; jobs: "
@@ -250,8 +227,10 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
     print(f"calls: {len(calls)} {dict(by_endpoint)}; with a fault: {faulty_calls} "
           f"({100 * faulty_calls / len(calls):.0f}%): {dict(faults)}")
     print(f"operator SIGKILLs: {KILLS}; API server restarts: 1 (under the last operator)")
-    print(f"duplicate successful pauses: {sum(duplicates.values())} {dict(duplicates)}; "
-          f"unexplained: {len(unexplained)}")
     print(f"chaos phase {chaos_seconds:.0f}s, converged after {converged_seconds:.0f}s")
-    assert not unexplained, (unexplained[:5], crashes)
+    assert not verdict.double, verdict.double[:10]
+    assert not verdict.regressions, verdict.regressions[:10]
+    assert len(verdict.excused) <= MAX_EXCUSED, verdict.summary()
+    per_job = Counter(job for job, _, _ in verdict.excused)
+    assert max(per_job.values(), default=0) <= 2, per_job.most_common(3)
     assert faulty_calls / len(calls) > 0.1

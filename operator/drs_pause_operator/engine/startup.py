@@ -6,7 +6,9 @@ module globals, so tests can run several operators in one process.
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
 from typing import Any
 
 import kopf
@@ -35,6 +37,17 @@ class EventOnlyDiffBase(kopf.AnnotationsDiffBaseStorage):
 
     def build(self, *, body: kopf.Body, extra_fields: Any = None) -> kopf.BodyEssence:
         return kopf.BodyEssence()
+
+
+class EndlessBackoff:
+    """1, 2, 5, 10, 10, 10... seconds: a fresh iterator for each request kopf retries (kopf
+    chains ``iter(error_backoffs)`` per request; an iterable without ``len`` never runs out)."""
+
+    def __iter__(self) -> Iterator[float]:
+        return itertools.chain((1.0, 2.0, 5.0), itertools.repeat(10.0))
+
+
+ENDLESS_BACKOFF = EndlessBackoff()
 
 
 def configure_kopf(settings: kopf.OperatorSettings) -> None:
@@ -66,8 +79,12 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
     # starts (discovery finds it) and namespaces are given by exact name, so kopf needs no
     # cluster-scoped permission at all in namespace-list mode (least privilege, see the chart).
     settings.scanning.disabled = True
-    # Retry transient API errors inside kopf (reconnects) with a short capped backoff.
-    settings.networking.error_backoffs = [1, 2, 5, 10]
+    # Retry API errors inside kopf (connection refused, 5xx, 403, 429) without end: with a
+    # finite list (it was [1, 2, 5, 10], 18 s) a watcher escalates the error once the list is
+    # spent, e.g. while etcd or the API server is down for longer, kopf stops, and the
+    # liveness endpoint is gone until it starts again. The operator recovers from any such
+    # outage by itself, so its liveness must stay OK through it (tests/e2e/test_outages.py).
+    settings.networking.error_backoffs = ENDLESS_BACKOFF
 
 
 async def startup(memo: kopf.Memo) -> None:

@@ -206,6 +206,27 @@ class LocalControlPlane:
         self.apiserver = self._spawn("kube-apiserver", args)
         self._wait_ready()
 
+    def stop_apiserver(self) -> list[str]:
+        """Stop kube-apiserver (an outage); returns its arguments for :meth:`start_apiserver`."""
+        assert self.apiserver is not None
+        args = list(self.apiserver.args)  # type: ignore[arg-type]
+        _terminate(self.apiserver)
+        return args
+
+    def start_apiserver(self, args: list[str]) -> None:
+        """Start kube-apiserver again with the arguments :meth:`stop_apiserver` returned."""
+        self.apiserver = self._spawn("kube-apiserver", args)
+        self._wait_ready()
+
+    def restart_etcd(self, down: float = 0.0) -> None:
+        """Stop etcd, wait DOWN seconds, start it again on the same port and data directory."""
+        assert self.etcd is not None
+        args = list(self.etcd.args)  # type: ignore[arg-type]
+        _terminate(self.etcd)
+        time.sleep(down)
+        self.etcd = self._spawn("etcd", args)
+        self._wait_ready()
+
     def stop(self) -> None:
         for proc in (self.apiserver, self.etcd):
             if proc is not None:
