@@ -32,7 +32,8 @@ from drs_pause_operator.dev.devcluster.node import LocalCluster
 
 from .conftest import PROJECT, TOKEN, kubectl_json, wait_for, write_values
 
-pytestmark = pytest.mark.node
+# The first test also starts the cluster (and builds the image if `make node` did not).
+pytestmark = [pytest.mark.node, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 CHART = ROOT / "charts" / "drs-pause-operator"

@@ -23,7 +23,6 @@ from drs_pause_operator.dev.demo import (
     ALREADY_PAUSED,
     NAMESPACE,
     PAUSABLE,
-    REPO_ROOT,
     TOKEN,
     _Child,
     _sample,
@@ -31,7 +30,7 @@ from drs_pause_operator.dev.demo import (
     _wait_settled,
 )
 from drs_pause_operator.dev.devcluster import DevClusterError
-from drs_pause_operator.dev.devcluster.image import ensure_operator_image
+from drs_pause_operator.dev.devcluster.image import REPO_ROOT, ensure_operator_image
 from drs_pause_operator.dev.devcluster.node import LocalCluster
 
 RELEASE = "drs-pause-operator"

@@ -6,7 +6,8 @@ Debian's containerd + runc + CNI plugins and a kubelet built from the same ``k8s
 module. Pods run images imported into containerd (no registry: ``imagePullPolicy: Never``).
 
 Network. containerd, the kubelet and the pods' bridge live in a network namespace the harness
-creates (``ip netns add``); nothing is added to the host's own namespace. Inside it, ``lo`` holds
+creates (``unshare --net=FILE``, a file in the harness's folder, not ``/run/netns``); nothing is
+added to the host's own namespace. Inside it, ``lo`` holds
 the node's address (``NODE_IP``) and the ``kubernetes`` Service's address (``SERVICE_IP``); a
 forwarder (:mod:`.netns`) bound there dials the API server on the host's loopback, so the
 kubelet and pods using in-cluster configuration reach it without kube-proxy. Pods get addresses
@@ -86,8 +87,7 @@ class LocalCluster(LocalControlPlane):
         self.images = list(images)
         self.node_binaries = node_binaries
         self.id = f"{os.getpid()}-{secrets.token_hex(3)}"
-        self.netns_name = f"drs-node-{self.id}"
-        self.netns_path = f"/run/netns/{self.netns_name}"
+        self.netns_path = str(self.workdir / "node" / "netns")
         self.cgroup_name = f"drs-node-{self.id}"
         self.node_dir = self.workdir / "node"
         self.socket = self.node_dir / "containerd" / "containerd.sock"
@@ -125,17 +125,18 @@ class LocalCluster(LocalControlPlane):
     # -- the network namespace -------------------------------------------------------------
 
     def _create_netns(self, tools: dict[str, str]) -> None:
-        ip = tools["ip"]
-        _run([ip, "netns", "add", self.netns_name], "ip netns add")
+        # A persistent namespace: unshare bind-mounts it on a file of ours (removed at stop).
+        Path(self.netns_path).touch()
+        _run([tools["unshare"], f"--net={self.netns_path}", "true"], "unshare --net")
         self._netns_created = True
-        ns = [ip, "-n", self.netns_name]
-        _run([*ns, "link", "set", "lo", "up"], "ip link set lo up")
+        ip = self._nsenter([tools["ip"]])
+        _run([*ip, "link", "set", "lo", "up"], "ip link set lo up")
         for address in (SERVICE_IP, NODE_IP):
-            _run([*ns, "addr", "add", f"{address}/32", "dev", "lo"], "ip addr add")
+            _run([*ip, "addr", "add", f"{address}/32", "dev", "lo"], "ip addr add")
 
     def _nsenter(self, args: list[str]) -> list[str]:
         # Only the network namespace: the mount namespace stays shared, so the kubelet's volume
-        # mounts are seen by runc (`ip netns exec` would give each its own /sys mount).
+        # mounts are seen by runc (`ip netns exec` would give each its own mount namespace).
         return [shutil.which("nsenter") or "nsenter", f"--net={self.netns_path}", "--", *args]
 
     def _spawn_forwarder(self, name: str, listen: str, target: str) -> None:
@@ -413,12 +414,9 @@ state = "{base / 'state'}"
         self._kill_shims()
         for name in list(self.procs):
             _terminate(self.procs.pop(name))
-        self._unmount_under(self.node_dir)
+        self._unmount_under(self.node_dir)  # the pods' volumes, and the namespace's file
+        self._netns_created = False
         self._remove_cgroup_root()
-        if self._netns_created:
-            subprocess.run(["ip", "netns", "delete", self.netns_name], capture_output=True,
-                           check=False)
-            self._netns_created = False
         self._remove_host_leftovers()
 
     def _running_tasks(self) -> list[str]:
@@ -514,9 +512,9 @@ state = "{base / 'state'}"
         for path, existed in self._host_existed.items():
             if not existed and os.path.lexists(path):
                 shutil.rmtree(path, ignore_errors=True)
-        if not self._netns_dir_existed:
+        if not self._netns_dir_existed:  # containerd made it for the pods' namespaces
             with contextlib.suppress(OSError):
-                os.rmdir("/run/netns")  # only if `ip netns add` made it and it is empty
+                os.rmdir("/run/netns")  # only when empty
 
 
 def _run(args: list[str], what: str) -> None:
@@ -533,7 +531,8 @@ def _check_host() -> dict[str, str]:
     missing = []
     for tool, package in (("containerd", "containerd"), ("ctr", "containerd"),
                           ("containerd-shim-runc-v2", "containerd"), ("runc", "runc"),
-                          ("ip", "iproute2"), ("nsenter", "util-linux")):
+                          ("ip", "iproute2"), ("nsenter", "util-linux"),
+                          ("unshare", "util-linux")):
         path = shutil.which(tool) or shutil.which(tool, path="/usr/sbin:/sbin")
         if path is None:
             missing.append(package)
