@@ -96,6 +96,11 @@ async def select_jobs(
         return spec
 
     previous = Selection.from_status(start)
+    if getattr(obj, "deleting", False):
+        # Being deleted (a resume finalizer holds it): never resolve again, and never stop
+        # here; the pass works on the jobs the status holds, so what was paused gets resumed.
+        held = tuple(j.job_id for j in jobs_from_status(start))
+        return _with_jobs(spec, Selection(obj.generation, None, len(held), held), selector)
     token = getattr(obj, "reselect_token", None)
     if previous is not None and not needs_resolve(previous, obj.generation, token):
         problem = selection_problem(previous, selector)

