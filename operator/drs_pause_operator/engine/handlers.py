@@ -6,6 +6,7 @@ from typing import Any
 
 import kopf
 
+from drs_pause_operator.engine import watchcheck
 from drs_pause_operator.engine.startup import configure_kopf, shutdown, startup
 from drs_pause_operator.resource.spec import GROUP, PLURAL, VERSION
 from drs_pause_operator.resource.window import WINDOW_PLURAL
@@ -15,8 +16,15 @@ registry = kopf.OperatorRegistry()
 
 @kopf.on.startup(registry=registry)
 async def on_startup(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    watchcheck.DETECTOR.reset()
     configure_kopf(settings)
     await startup(memo)
+
+
+# The liveness endpoint fails once kopf can no longer watch drsjobpauses (engine/watchcheck.py).
+@kopf.on.probe(registry=registry, id="watching")
+def on_probe(**_: Any) -> dict[str, str]:
+    return watchcheck.probe()
 
 
 @kopf.on.login(registry=registry)
