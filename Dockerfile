@@ -2,6 +2,8 @@
 # drs-pause-operator image: the wheel is built in one stage and installed, with its dependencies
 # from wheels built there too, into a slim runtime that has no compiler and no build tools.
 #   docker build -t drs-pause-operator:0.1.0 .
+# PYTHON_IMAGE: any Debian-based image with Python 3.11, pip and useradd. Without a registry,
+# `make node` builds one from Debian's python3 and builds this file with buildah against it.
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
 FROM ${PYTHON_IMAGE} AS builder
