@@ -118,8 +118,8 @@ def test_the_cases_cover_every_rendered_grant(simulator):
 
 
 # Alone in its cluster, the control pauses ~1-2 s after becoming live. Every case here fails for
-# good or, for watch, for at least kopf's 18 s of retries: a shorter bound than the namespaced
-# batch needs (eight operators at once) keeps this sequential part short.
+# good (kopf retries a refused watch without end, see test_rbac_watch.py): a shorter bound than
+# the namespaced batch needs (eight operators at once) keeps this sequential part short.
 BOUND = 10.0
 
 
