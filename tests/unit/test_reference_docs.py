@@ -107,9 +107,9 @@ def test_a_field_added_to_the_crd_without_docs_is_caught() -> None:
     root = copy.deepcopy(schema())
     items = root["properties"]["spec"]["properties"]["jobs"]["items"]
     items["properties"]["comment"] = {"type": "string"}
-    root["properties"]["status"]["properties"]["resumeTime"] = {"type": "string"}
+    root["properties"]["status"]["properties"]["windowEnd"] = {"type": "string"}
     missing = undocumented(crd_paths(root), reference())
-    assert missing == ["spec.jobs[].comment", "status.resumeTime"]
+    assert missing == ["spec.jobs[].comment", "status.windowEnd"]
 
 
 def run_flags(capsys: pytest.CaptureFixture[str]) -> list[str]:
