@@ -13,6 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drs_pause_operator.resource.selector import Selector
 
+from drs_pause_operator.resource.selector import Selector
+
 GROUP = "drs.cloudops.dev"
 VERSION = "v1alpha1"
 PLURAL = "drsjobpauses"
@@ -71,6 +73,15 @@ class DrsJobPauseSpec(BaseModel):
                 raise ValueError(f"duplicate jobId {job.job_id}")
             seen.add(job.job_id)
         return jobs
+
+    @field_validator("selector")
+    @classmethod
+    def _jobs_or_selector(cls, selector: Selector | None, info: Any) -> Selector | None:
+        if "jobs" in info.data and bool(info.data["jobs"]) == (selector is not None):
+            if selector is None:
+                raise ValueError("spec.jobs (1 to 500 items) or spec.selector is required")
+            raise ValueError("set exactly one of spec.jobs and spec.selector, not both")
+        return selector
 
     @field_validator("selector")
     @classmethod
