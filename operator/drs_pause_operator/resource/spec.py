@@ -13,8 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from drs_pause_operator.resource.selector import Selector
 
-from drs_pause_operator.resource.selector import Selector
-
 GROUP = "drs.cloudops.dev"
 VERSION = "v1alpha1"
 PLURAL = "drsjobpauses"
@@ -81,13 +79,6 @@ class DrsJobPauseSpec(BaseModel):
             if selector is None:
                 raise ValueError("spec.jobs (1 to 500 items) or spec.selector is required")
             raise ValueError("set exactly one of spec.jobs and spec.selector, not both")
-        return selector
-
-    @field_validator("selector")
-    @classmethod
-    def _jobs_or_selector(cls, selector: Selector | None, info: Any) -> Selector | None:
-        if "jobs" in info.data and bool(info.data["jobs"]) == (selector is not None):
-            raise ValueError("set exactly one of spec.jobs (1 to 500 items) and spec.selector")
         return selector
 
 
