@@ -70,9 +70,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"drs-pause-operator: {err}", file=sys.stderr)
         return 2
     logs.configure(config.log_format, config.log_level)
+    code = 0
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_operator(config, liveness=args.liveness, peering=args.peering))
-    return 0
+        code = asyncio.run(run_operator(config, liveness=args.liveness, peering=args.peering))
+    return code
 
 
 if __name__ == "__main__":

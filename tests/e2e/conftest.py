@@ -117,6 +117,8 @@ def operator_args(simulator_url: str, namespace: str, *extra: str) -> list[str]:
         "--allow-insecure-http",
         "--metrics-port", "0",
         "--log-level", "DEBUG",
+        # A Lease per test: an operator SIGKILLed by one test never holds up the next one's.
+        "--lease-namespace", namespace,
         *extra,
     ]
 

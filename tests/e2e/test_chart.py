@@ -142,7 +142,8 @@ def local_command(deployment_container: dict[str, Any]) -> PodCommand:
     at = args.index("--liveness")
     assert re.fullmatch(r"http://0\.0\.0\.0:\d+/healthz", args[at + 1]), args[at + 1]
     args[at + 1] = f"http://127.0.0.1:{liveness_port}/healthz"
-    env = {e["name"]: e["value"] for e in deployment_container.get("env", [])}
+    # valueFrom entries (POD_NAMESPACE from the downward API) are the Flow's to fill in.
+    env = {e["name"]: e["value"] for e in deployment_container.get("env", []) if "value" in e}
     metrics_port = 0
     if env.get("DRS_PAUSE_METRICS_PORT", "0") != "0":
         metrics_port = free_port()
@@ -240,6 +241,21 @@ def without_grant(docs: list[dict[str, Any]], release: str, grant: Grant) -> lis
     return docs
 
 
+LEASE_TAKEOVER = "update"  # the verb on leases that only a takeover needs (see below)
+
+
+def released_lease(namespace: str, name: str) -> dict[str, Any]:
+    """A Lease as a leader leaves it on a clean shutdown (no holder, a one-second lease).
+
+    A fresh release's first leader creates its Lease (create, then get to renew it): within
+    FLOW_BOUND it needs no update. Taking over an existing Lease, as after a rolling update or
+    a failover, needs update: the cases without it start from this Lease.
+    """
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": name, "namespace": namespace},
+            "spec": {"holderIdentity": "", "leaseDurationSeconds": 1, "leaseTransitions": 1}}
+
+
 def apply_docs(kc, docs: list[dict[str, Any]]) -> None:
     kc.kubectl("apply", "-f", "-",
                input=json.dumps({"apiVersion": "v1", "kind": "List", "items": docs}))
@@ -313,8 +329,10 @@ class Flow:
                                 CREDENTIALS))]
 
     def start(self) -> None:
+        # What the downward API gives the pod: the Lease lives in the release namespace.
+        env = {"POD_NAMESPACE": self.release_namespace, **self.command.env}
         self.op = OperatorProcess(self.kubeconfig, self.command.args, self.log_path,
-                                  self.command.env).start()
+                                  env).start()
         self.spawned = time.monotonic()
         threading.Thread(target=self._watch_liveness, daemon=True).start()
 
@@ -456,6 +474,8 @@ ALL_SETTINGS = {
         "batchSize": 50, "maxConcurrency": 4, "requestTimeout": 12.5, "verifyTimeout": 0,
         "rateLimit": 2.5, "rateBurst": 5, "coalesceWindow": 0.1,
         "logFormat": "text", "logLevel": "WARNING",
+        "leaseName": "drs-leader", "leaseNamespace": "ops-leases", "leaseDuration": 30,
+        "leaseRenewDeadline": 20, "leaseRetryPeriod": 4,
     },
     "metrics": {"port": 9191},
 }
@@ -484,6 +504,13 @@ def test_every_operator_setting_is_a_chart_value_the_operator_accepts(tmp_path):
     assert (loaded.rate_limit, loaded.coalesce_window) == (2.5, 0.1)
     assert (loaded.metrics_port, loaded.log_format, loaded.log_level) == (9191, "text", "WARNING")
     assert loaded.allow_insecure_http is False
+    assert (loaded.lease_name, loaded.lease_namespace) == ("drs-leader", "ops-leases")
+    assert (loaded.lease_duration, loaded.lease_renew_deadline,
+            loaded.lease_retry_period) == (30, 20.0, 4.0)
+    # The leader-election Role goes where the Lease is.
+    role = find(docs, "Role", "r-drs-pause-operator-leader-election")
+    assert role["metadata"]["namespace"] == "ops-leases"
+    assert role["rules"][0]["resourceNames"] == ["drs-leader"]
 
 
 def test_defaults_leave_operator_defaults_alone():
@@ -492,7 +519,8 @@ def test_defaults_leave_operator_defaults_alone():
     assert "DRS_PAUSE_DEFAULT_CREDENTIALS_SECRET" not in env
     assert "DRS_PAUSE_BATCH_SIZE" not in env  # null in values.yaml = the operator's default
     loaded = op_settings.load(None, env)
-    assert loaded == op_settings.Settings(log_format="json")
+    # The Lease is named after the release (two releases in a namespace never share one).
+    assert loaded == op_settings.Settings(log_format="json", lease_name="r-drs-pause-operator")
 
 
 def test_deployment_shape_probes_and_security():
@@ -501,7 +529,20 @@ def test_deployment_shape_probes_and_security():
     pod = deploy["spec"]["template"]["spec"]
     c = container(docs)
     assert deploy["spec"]["replicas"] == 1
-    assert deploy["spec"]["strategy"] == {"type": "Recreate"}
+    # With the Lease a new pod waits as a standby until the old one released it.
+    assert deploy["spec"]["strategy"] == {
+        "type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}
+    pod_namespace = next(e for e in c["env"] if e["name"] == "POD_NAMESPACE")
+    assert pod_namespace["valueFrom"] == {"fieldRef": {"fieldPath": "metadata.namespace"}}
+    assert not [d for d in docs if d["kind"] == "PodDisruptionBudget"]  # one replica: no PDB
+    two = render("r", "ops", {"replicas": 2})
+    assert find(two, "Deployment")["spec"]["replicas"] == 2
+    pdb = find(two, "PodDisruptionBudget")
+    assert pdb["spec"]["minAvailable"] == 1
+    assert pdb["spec"]["selector"] == find(two, "Deployment")["spec"]["selector"]
+    assert not [d for d in render("r", "ops", {"replicas": 2,
+                                              "podDisruptionBudget": {"enabled": False}})
+                if d["kind"] == "PodDisruptionBudget"]
     assert c["image"] == "ghcr.io/cloudops-dev/drs-pause-operator:0.1.0"
     assert c["args"] == ["run", "--liveness", "http://0.0.0.0:8080/healthz"]  # no --peering
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
@@ -551,8 +592,15 @@ def test_rbac_modes():
     cluster_wide = render("r", "ops", {"defaultCredentials": {"secretName": "drs-default"}})
     kinds = sorted(d["kind"] for d in cluster_wide
                    if "rbac" in d["apiVersion"] and not is_aggregated(d))
-    # get on all Secrets cluster-wide already covers the default Secret: no extra Role.
-    assert kinds == ["ClusterRole", "ClusterRoleBinding"]
+    # get on all Secrets cluster-wide already covers the default Secret: no extra Role. The
+    # Lease is namespaced: a Role in the release namespace in both modes.
+    assert kinds == ["ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]
+    lease_role = find(cluster_wide, "Role", "r-drs-pause-operator-leader-election", "ops")
+    assert lease_role["rules"] == [
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+         "resourceNames": ["r-drs-pause-operator"], "verbs": ["get", "update"]},
+        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create"]},
+    ]
     listed = render("r", "ops", {"watchNamespaces": ["a", "b"],
                                  "defaultCredentials": {"secretName": "drs-default"}})
     roles = sorted((d["kind"], d["metadata"].get("namespace", ""), d["metadata"]["name"])
@@ -561,6 +609,7 @@ def test_rbac_modes():
         ("Role", "a", "r-drs-pause-operator"),
         ("Role", "b", "r-drs-pause-operator"),
         ("Role", "ops", "r-drs-pause-operator-default-credentials"),
+        ("Role", "ops", "r-drs-pause-operator-leader-election"),
     ]
     # Namespace-list mode grants nothing cluster-scoped.
     assert not [d for d in listed if d["kind"] in ("ClusterRole", "ClusterRoleBinding")]

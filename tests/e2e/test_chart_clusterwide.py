@@ -24,6 +24,7 @@ from drs_pause_operator.dev.devcluster import LocalControlPlane
 from .test_chart import (
     CHART,
     CREDENTIALS,
+    LEASE_TAKEOVER,
     Flow,
     Grant,
     apply_docs,
@@ -34,6 +35,7 @@ from .test_chart import (
     helm,
     local_command,
     operator_values,
+    released_lease,
     render,
     run_flows,
     sa_kubeconfig,
@@ -52,6 +54,10 @@ CLUSTER_WIDE = [
     # get on the objects' Secrets, restricted here to resourceNames [drs-credentials]
     Grant("ClusterRole", "", "secrets", "get"),
     Grant("Role", "-default-credentials", "secrets", "get"),
+    # Leader election, a Role in the release namespace (see test_chart_rbac.py).
+    Grant("Role", "-leader-election", "leases", "get"),
+    Grant("Role", "-leader-election", "leases", "create"),
+    Grant("Role", "-leader-election", "leases", LEASE_TAKEOVER),
 ]
 
 
@@ -131,6 +137,8 @@ def _flow(kc, simulator, tmp, grant: Grant | None) -> Flow:
     if grant is not None:
         docs = without_grant(docs, release, grant)
     apply_docs(kc, docs)
+    if grant is not None and grant.resource == "leases" and grant.verb == LEASE_TAKEOVER:
+        apply_docs(kc, [released_lease(ops, fullname(release))])
     kubeconfig = sa_kubeconfig(kc, ops, fullname(release), tmp / f"{release}.kubeconfig")
     return Flow(grant.id if grant else "control", kc, ops, watched, kubeconfig,
                 local_command(container(docs)), tmp / f"{release}.log", bound=BOUND)

@@ -19,6 +19,7 @@ import uuid
 import pytest
 
 from .test_chart import (
+    LEASE_TAKEOVER,
     Flow,
     Grant,
     apply_docs,
@@ -28,6 +29,7 @@ from .test_chart import (
     grants_in,
     local_command,
     operator_values,
+    released_lease,
     render,
     run_flows,
     sa_kubeconfig,
@@ -49,6 +51,12 @@ NAMESPACED = [
     Grant("Role", "", "secrets", "get"),
     # The default credentials Secret, by name, in the release namespace.
     Grant("Role", "-default-credentials", "secrets", "get"),
+    # Leader election: only the holder of the Lease reconciles. Read it (by name)...
+    Grant("Role", "-leader-election", "leases", "get"),
+    # ...create it when there is none...
+    Grant("Role", "-leader-election", "leases", "create"),
+    # ...and take it over (this case starts from a released Lease, see released_lease).
+    Grant("Role", "-leader-election", "leases", LEASE_TAKEOVER),
 ]
 
 
@@ -73,6 +81,10 @@ def outcomes(cluster, simulator, tmp_path_factory) -> dict[Grant | None, Flow]:
         docs = render(release, f"{release}-ops", _values(simulator.url, f"{release}-apps"))
         rendered[grant] = docs if grant is None else without_grant(docs, release, grant)
     apply_docs(cluster, [doc for docs in rendered.values() for doc in docs])
+    apply_docs(cluster, [released_lease(f"{release}-ops", fullname(release))
+                         for grant, release in cases.items()
+                         if grant is not None and grant.resource == "leases"
+                         and grant.verb == LEASE_TAKEOVER])
     flows: dict[Grant | None, Flow] = {}
     for grant, release in cases.items():
         ops = f"{release}-ops"

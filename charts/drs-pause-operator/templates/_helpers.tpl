@@ -143,3 +143,14 @@ true
 {{- end -}}
 {{- end -}}
 {{- end }}
+
+{{/* The leader-election Lease: operator.leaseName, else the release's full name (two releases
+in one namespace never share a Lease). Its namespace: operator.leaseNamespace, else the
+release namespace (the pod's). */}}
+{{- define "drs-pause-operator.leaseName" -}}
+{{- default (include "drs-pause-operator.fullname" .) .Values.operator.leaseName }}
+{{- end }}
+
+{{- define "drs-pause-operator.leaseNamespace" -}}
+{{- default .Release.Namespace .Values.operator.leaseNamespace }}
+{{- end }}

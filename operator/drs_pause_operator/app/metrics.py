@@ -110,6 +110,12 @@ class Metrics:
             registry=r,
         )
 
+        self.leader = Gauge(
+            "drs_pause_leader",
+            "1 while this process holds the leader Lease (and reconciles), else 0.",
+            registry=r,
+        )
+
     def serve(self, port: int) -> None:
         if port:
             start_http_server(port, registry=self.registry)

@@ -77,6 +77,16 @@ class Settings(BaseModel):
     # waits. 0.5 s lets a burst fill its calls while Kubernetes writes pace the objects (bench,
     # 500 x 10 jobs, bound 60: 0.02 s -> 73 pause requests, 0.25 s -> 57, 0.5 s -> 53, 1 s -> 51).
     coalesce_window: float = Field(0.5, ge=0, le=5)
+    # Leader election on a coordination.k8s.io/v1 Lease (engine/leader.py), always on; the
+    # timings are client-go's defaults. A standby takes over lease_duration seconds after the
+    # leader's last renewal; the leader stops acting after lease_renew_deadline without one.
+    lease_name: str = "drs-pause-operator"
+    lease_namespace: str | None = Field(
+        None, description="Default: the pod's namespace, else POD_NAMESPACE, else default."
+    )
+    lease_duration: int = Field(15, ge=2, le=3600)
+    lease_renew_deadline: float = Field(10.0, gt=0, le=3600)
+    lease_retry_period: float = Field(2.0, ge=0.1, le=600)
 
     @field_validator("namespaces")
     @classmethod
@@ -85,6 +95,38 @@ class Settings(BaseModel):
             if not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", ns) or len(ns) > 63:
                 raise ValueError(f"{ns!r} is not a valid namespace name")
         return value
+
+    @field_validator("lease_name")
+    @classmethod
+    def _lease_name(cls, value: str) -> str:
+        if len(value) > 253 or not re.fullmatch(
+            r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*", value
+        ):
+            raise ValueError(f"{value!r} is not a valid Lease name (a DNS subdomain)")
+        return value
+
+    @field_validator("lease_namespace")
+    @classmethod
+    def _lease_namespace(cls, value: str | None) -> str | None:
+        if value and (not re.fullmatch(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?", value) or len(value) > 63):
+            raise ValueError(f"{value!r} is not a valid namespace name")
+        return value or None
+
+    @model_validator(mode="after")
+    def _lease_timings(self) -> Settings:
+        # client-go's rules: lease duration > renew deadline > 1.2 x retry period. The leader
+        # must give up before a standby may take over, and retry at least once in between.
+        if not self.lease_renew_deadline < self.lease_duration:
+            raise ValueError(
+                f"--lease-renew-deadline ({env_name('lease_renew_deadline')}) must be shorter "
+                f"than --lease-duration ({env_name('lease_duration')})"
+            )
+        if not 1.2 * self.lease_retry_period < self.lease_renew_deadline:
+            raise ValueError(
+                f"--lease-retry-period ({env_name('lease_retry_period')}) x 1.2 must be shorter "
+                f"than --lease-renew-deadline ({env_name('lease_renew_deadline')})"
+            )
+        return self
 
     @field_validator("default_credentials_secret")
     @classmethod
@@ -170,6 +212,17 @@ _OPTIONS: dict[str, tuple[str, str]] = {
         "coalesce_window",
         "Longest seconds a job waits to share a DRS request with others while busy.",
     ),
+    "--lease-name": ("lease_name", "Lease for leader election."),
+    "--lease-namespace": (
+        "lease_namespace",
+        "Namespace of the Lease (default: the pod's, else POD_NAMESPACE, else default).",
+    ),
+    "--lease-duration": ("lease_duration", "Seconds a standby waits before taking over."),
+    "--lease-renew-deadline": (
+        "lease_renew_deadline",
+        "Seconds without renewal after which the leader stops.",
+    ),
+    "--lease-retry-period": ("lease_retry_period", "Seconds between Lease attempts."),
 }
 
 

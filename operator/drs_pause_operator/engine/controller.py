@@ -153,6 +153,9 @@ class Controller:
             policy=self.policy,
         )
         self._workers: list[asyncio.Task[None]] = []
+        # The Lease holder identity while this process leads (engine/leader.py): each pass
+        # logs it, so the logs of two replicas show who acted when.
+        self.identity = ""
 
     # -- feeding ----------------------------------------------------------------------------
 
@@ -196,6 +199,8 @@ class Controller:
         if entry is None:
             return
         started = time.perf_counter()
+        log.debug("pass start %s/%s holder=%s mono=%.3f", entry.ref.namespace, entry.ref.name,
+                  self.identity, time.monotonic())
         try:
             result = await self.reconciler.reconcile(entry)
         except Exception as err:

@@ -87,9 +87,46 @@ async def run_operator(
     stop_flag: asyncio.Event | None = None,
     ready_flag: object | None = None,
     served: Callable[[], bool] = resource_served,
-) -> None:
+) -> int:
+    """Run until asked to stop (0), or until this process lost the leadership (1)."""
     memo = memo if memo is not None else kopf.Memo()
     memo.settings = settings
+    # kopf stops on the caller's stop flag, or when the leader election (engine/leader.py)
+    # says this process lost the Lease: then it exits non-zero, as client-go's leaders do.
+    stop = asyncio.Event()
+    lost = asyncio.Event()
+
+    def leadership_lost() -> None:
+        lost.set()
+        stop.set()
+
+    memo.leadership_lost = leadership_lost
+    bridge = None
+    if stop_flag is not None:
+        outer = stop_flag
+
+        async def follow() -> None:
+            await outer.wait()
+            stop.set()
+
+        bridge = asyncio.get_running_loop().create_task(follow())
+    try:
+        return await _run(settings, memo, stop, lost, liveness, peering, ready_flag, served)
+    finally:
+        if bridge is not None:
+            bridge.cancel()
+
+
+async def _run(
+    settings: Settings,
+    memo: kopf.Memo,
+    stop_flag: asyncio.Event,
+    lost: asyncio.Event,
+    liveness: str | None,
+    peering: str | None,
+    ready_flag: object | None,
+    served: Callable[[], bool],
+) -> int:
     while await wait_until_served(stop_flag, served):
         await kopf.operator(
             registry=registry,
@@ -102,6 +139,9 @@ async def run_operator(
             stop_flag=stop_flag,  # type: ignore[arg-type]
             ready_flag=ready_flag,  # type: ignore[arg-type]
         )
-        if stop_flag is None or stop_flag.is_set():
-            return
+        if lost.is_set():
+            return 1
+        if stop_flag.is_set():
+            return 0
         log.warning("kopf stopped on its own; starting it again once the resource is served")
+    return 1 if lost.is_set() else 0

@@ -18,6 +18,7 @@ from drs_pause_operator.app.settings import Settings, describe
 from drs_pause_operator.drs.transport import Timeouts, make_http_client
 from drs_pause_operator.engine.controller import Controller
 from drs_pause_operator.engine.kube import KubeApi
+from drs_pause_operator.engine.leader import release_election, start_election, stop_election
 from drs_pause_operator.engine.windows import KubeWindows, WindowController
 from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource.spec import GROUP
@@ -111,13 +112,15 @@ async def startup(memo: kopf.Memo) -> None:
     memo.kube = KubeApi(metrics, threads=max(4, config.max_concurrency))
     memo.gateway = DrsGateway(config, metrics, http)
     memo.controller = Controller(config, memo.kube, memo.gateway, metrics)
-    memo.controller.start()
     memo.window_kube = KubeWindows(metrics)
     memo.windows = WindowController(memo.window_kube)
-    memo.windows.start()
+    # Only the holder of the Lease runs passes (engine/leader.py): the election starts the
+    # controllers' workers when this process becomes the leader.
+    start_election(memo)
 
 
 async def shutdown(memo: Any) -> None:
+    await stop_election(memo)
     controller = memo.get("controller")
     if controller is not None:
         await controller.stop()
@@ -127,5 +130,6 @@ async def shutdown(memo: Any) -> None:
         memo.window_kube.close()
     if memo.get("gateway") is not None:
         await memo.gateway.aclose()
+    await release_election(memo)  # nothing of this process talks to DRS any more
     if memo.get("kube") is not None:
         memo.kube.close()

@@ -1,0 +1,512 @@
+"""Leader election on a ``coordination.k8s.io/v1`` Lease, with client-go's semantics.
+
+Why a Lease and not kopf's peering: kopf peering makes operators that serve the same objects
+pause each other (a peering CRD, priorities, a keep-alive), but it has no fencing: a peer only
+learns that a higher-priority one exists on its next peering event, so for a while both may act,
+and nothing stops a paused operator's requests already on their way. A Lease with client-go's
+rules (``tools/leaderelection``, used by kube-controller-manager, kube-scheduler and every
+controller-runtime operator) is what Kubernetes users know how to read (``kubectl get lease``)
+and it bounds the time two replicas could both act: the leader stops acting when it has not
+renewed for ``renew_deadline`` seconds, and a standby takes over only after it has seen the
+Lease unchanged for ``lease_duration`` seconds, which is longer.
+
+The decision (given the Lease as read, the local observation of it, the time and who I am:
+create, acquire, renew or wait) is pure and lives in :func:`decide`; :class:`LeaderElector` is
+the I/O loop around it, on the synchronous ``kubernetes`` client in a small thread pool of its
+own (a renewal never queues behind a burst of status writes).
+
+Rules, as in client-go:
+
+- the Lease's ``holderIdentity`` is this process (``HOSTNAME`` + a random suffix, so a
+  restarted container is a new candidate); the Lease is free when the holder is empty or when
+  this process has seen the same record for ``leaseDurationSeconds`` of its own monotonic clock
+  (never the writer's ``renewTime``: clocks of two nodes differ);
+- every write is an update with the ``resourceVersion`` that was read: 409 means another
+  candidate wrote first, and this attempt is lost;
+- ``leaderTransitions`` grows by one whenever the holder changes;
+- the leader renews every ``retry_period``; when no renewal succeeded for ``renew_deadline``
+  seconds (counted from the moment the last successful renewal was *sent*), it stops at once;
+- on a clean shutdown the leader releases the Lease (empty holder, ``leaseDurationSeconds`` 1),
+  so a standby takes over without waiting out the lease.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import enum
+import json
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
+JITTER = 1.2  # client-go's JitterFactor: a standby retries after retry_period x [1, 1.2)
+
+
+# -- pure decision logic -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """The Lease as read: its spec and its resourceVersion."""
+
+    holder: str
+    lease_duration: int
+    acquire_time: str | None
+    renew_time: str | None
+    transitions: int
+    resource_version: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> LeaseRecord:
+        spec = body.get("spec") or {}
+        return cls(
+            holder=spec.get("holderIdentity") or "",
+            lease_duration=int(spec.get("leaseDurationSeconds") or 0),
+            acquire_time=spec.get("acquireTime"),
+            renew_time=spec.get("renewTime"),
+            transitions=int(spec.get("leaseTransitions") or 0),
+            resource_version=str((body.get("metadata") or {}).get("resourceVersion") or ""),
+        )
+
+    @property
+    def key(self) -> tuple[object, ...]:
+        """What must change for the record to count as renewed (the resourceVersion too)."""
+        return (self.holder, self.lease_duration, self.acquire_time, self.renew_time,
+                self.transitions, self.resource_version)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A record and the local monotonic time at which this process first saw it."""
+
+    record: LeaseRecord
+    at: float
+
+
+def observe(previous: Observation | None, record: LeaseRecord, now: float) -> Observation:
+    """The observation after reading ``record`` at ``now``: unchanged records keep their time."""
+    if previous is not None and previous.record.key == record.key:
+        return previous
+    return Observation(record, now)
+
+
+class Action(enum.Enum):
+    CREATE = "create"  # no Lease yet
+    ACQUIRE = "acquire"  # free or expired: take it over (leaderTransitions + 1)
+    RENEW = "renew"  # mine: write a new renewTime
+    WAIT = "wait"  # another candidate holds a valid lease
+
+
+def decide(observation: Observation | None, now: float, me: str) -> Action:
+    """What to do with the Lease as observed (None: it does not exist)."""
+    if observation is None:
+        return Action.CREATE
+    record = observation.record
+    if record.holder == me:
+        return Action.RENEW
+    if record.holder and observation.at + record.lease_duration > now:
+        return Action.WAIT
+    return Action.ACQUIRE
+
+
+def expired_leadership(last_renewed: float, now: float, renew_deadline: float) -> bool:
+    """Must the leader stop? ``last_renewed``: when its last successful renewal was sent."""
+    return now - last_renewed >= renew_deadline
+
+
+def micro_time(when: dt.datetime) -> str:
+    """A Kubernetes MicroTime: RFC 3339 in UTC with exactly six fractional digits."""
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def desired_spec(
+    action: Action, record: LeaseRecord | None, me: str, wall: dt.datetime, lease_duration: int
+) -> dict[str, Any]:
+    """The Lease spec to write for ``action`` (not WAIT)."""
+    now = micro_time(wall)
+    spec: dict[str, Any] = {
+        "holderIdentity": me,
+        "leaseDurationSeconds": lease_duration,
+        "acquireTime": now,
+        "renewTime": now,
+        "leaseTransitions": 0,
+    }
+    if record is not None:
+        if action is Action.RENEW:
+            spec["acquireTime"] = record.acquire_time or now
+            spec["leaseTransitions"] = record.transitions
+        else:
+            spec["leaseTransitions"] = record.transitions + 1
+    return spec
+
+
+def released_spec(record: LeaseRecord, wall: dt.datetime) -> dict[str, Any]:
+    """client-go's release: no holder, a one-second lease, the transitions kept."""
+    now = micro_time(wall)
+    return {
+        "holderIdentity": "",
+        "leaseDurationSeconds": 1,
+        "acquireTime": now,
+        "renewTime": now,
+        "leaseTransitions": record.transitions,
+    }
+
+
+def default_identity() -> str:
+    """The pod's name (HOSTNAME) and a random suffix: a restarted container is a new holder."""
+    host = os.environ.get("HOSTNAME") or socket.gethostname() or "drs-pause-operator"
+    return f"{host}_{uuid.uuid4().hex[:10]}"
+
+
+def default_namespace(
+    path: Path = SERVICE_ACCOUNT_NAMESPACE, environ: dict[str, str] | None = None
+) -> str:
+    """The pod's namespace (its ServiceAccount mount), else POD_NAMESPACE, else ``default``."""
+    try:
+        found = path.read_text().strip()
+    except OSError:
+        found = ""
+    env = os.environ if environ is None else environ
+    return found or (env.get("POD_NAMESPACE") or "").strip() or "default"
+
+
+# -- the I/O loop ----------------------------------------------------------------------------------
+
+
+class LeaseConflict(Exception):
+    """409: another candidate wrote the Lease (or created it) first."""
+
+
+class LeaseApi:
+    """GET/POST/PUT of one Lease through the ``kubernetes`` client, as plain JSON."""
+
+    def __init__(self, namespace: str, name: str) -> None:
+        from kubernetes import client as k8s
+        from kubernetes import config as k8s_config
+
+        try:
+            k8s_config.load_incluster_config()
+        except k8s_config.ConfigException:
+            k8s_config.load_kube_config()
+        conf = k8s.Configuration.get_default_copy()
+        conf.connection_pool_maxsize = 4
+        self._api = k8s.ApiClient(conf)
+        self._coordination = k8s.CoordinationV1Api(self._api)
+        self._pool = ThreadPoolExecutor(4, thread_name_prefix="lease")
+        self.namespace = namespace
+        self.name = name
+
+    async def _call(self, fn: Callable[..., Any], *args: Any, budget: float) -> Any:
+        from kubernetes.client.exceptions import ApiException
+
+        def run() -> Any:
+            try:
+                answer = fn(*args, _preload_content=False,
+                            _request_timeout=(min(budget, 5.0), budget))
+            except ApiException as err:
+                if err.status == 409:
+                    raise LeaseConflict(str(err.reason)) from None
+                if err.status == 404:
+                    return None
+                raise
+            return json.loads(answer.data)
+
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._pool, run)
+
+    async def get(self, budget: float) -> dict[str, Any] | None:
+        return await self._call(
+            self._coordination.read_namespaced_lease, self.name, self.namespace, budget=budget
+        )
+
+    async def create(self, spec: dict[str, Any], budget: float) -> dict[str, Any]:
+        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": self.namespace}, "spec": spec}
+        return await self._call(
+            self._coordination.create_namespaced_lease, self.namespace, body, budget=budget
+        )
+
+    async def update(
+        self, spec: dict[str, Any], resource_version: str, budget: float
+    ) -> dict[str, Any]:
+        body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                "metadata": {"name": self.name, "namespace": self.namespace,
+                             "resourceVersion": resource_version},
+                "spec": spec}
+        answer = await self._call(
+            self._coordination.replace_namespaced_lease, self.name, self.namespace, body,
+            budget=budget,
+        )
+        if answer is None:  # deleted meanwhile: someone else's business, try again
+            raise LeaseConflict("the Lease was deleted")
+        return answer
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._api.close()
+
+
+class LeaderElector:
+    """Campaign for the Lease; while leading, renew it; stop at once when it cannot be renewed.
+
+    ``on_started`` runs when this process becomes the leader; ``on_stopped`` when it stops
+    being the leader (before the loss is logged, so no pass of this process runs after the
+    line). :meth:`run` returns when the leadership is lost: the caller ends the process.
+    """
+
+    def __init__(
+        self,
+        api: Any,
+        identity: str,
+        *,
+        lease_duration: float = 15.0,
+        renew_deadline: float = 10.0,
+        retry_period: float = 2.0,
+        on_started: Callable[[], None] = lambda: None,
+        on_stopped: Callable[[], Awaitable[None]] | None = None,
+        on_leading: Callable[[bool], None] = lambda _leading: None,
+        clock: Callable[[], float] = time.monotonic,
+        wall: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+        rng: random.Random | None = None,
+    ) -> None:
+        self.api = api
+        self.identity = identity
+        self.lease_duration = lease_duration
+        self.renew_deadline = renew_deadline
+        self.retry_period = retry_period
+        self.on_started = on_started
+        self.on_stopped = on_stopped
+        self.on_leading = on_leading
+        self.clock = clock
+        self.wall = wall
+        self.rng = rng or random.Random()
+        self.leading = False
+        self._observed: Observation | None = None
+        self._holder_seen: str | None = None
+        self._failures = 0
+
+    @property
+    def where(self) -> str:
+        return f"{getattr(self.api, 'namespace', '?')}/{getattr(self.api, 'name', '?')}"
+
+    async def _attempt(self, budget: float) -> bool:
+        """One try to acquire or renew: True when this process holds the Lease now."""
+        deadline = self.clock() + budget
+
+        def left() -> float:
+            return max(0.2, deadline - self.clock())
+
+        body = await self.api.get(left())
+        now = self.clock()
+        if body is None:
+            self._observed = None
+        else:
+            self._observed = observe(self._observed, LeaseRecord.of(body), now)
+        action = decide(self._observed, now, self.identity)
+        record = self._observed.record if self._observed else None
+        if record is not None and record.holder != self._holder_seen:
+            self._holder_seen = record.holder
+            if record.holder and record.holder != self.identity:
+                log.info("the Lease %s is held by %s", self.where, record.holder)
+        if action is Action.WAIT:
+            return False
+        spec = desired_spec(action, record, self.identity, self.wall(),
+                            int(self.lease_duration))
+        if action is Action.CREATE:
+            written = await self.api.create(spec, left())
+        else:
+            assert record is not None
+            written = await self.api.update(spec, record.resource_version, left())
+        self._observed = observe(self._observed, LeaseRecord.of(written), self.clock())
+        return True
+
+    async def _try(self, budget: float) -> bool:
+        try:
+            ok = await asyncio.wait_for(self._attempt(budget), budget)
+        except LeaseConflict:
+            log.debug("Lease %s: another candidate wrote first (409)", self.where)
+            return False
+        except Exception as err:  # unreachable, 403, timeout: not now
+            self._failures += 1
+            level = logging.WARNING if self._failures in (1, 5) or self._failures % 30 == 0 \
+                else logging.DEBUG
+            log.log(level, "Lease %s: could not read or write it (%s: %s)", self.where,
+                    type(err).__name__, str(err)[:300])
+            return False
+        self._failures = 0
+        return ok
+
+    async def run(self) -> None:
+        """Campaign until leader, lead until the Lease cannot be renewed, then return."""
+        log.info("leader election: Lease %s, identity %s (lease %ss, renew deadline %ss, "
+                 "retry %ss)", self.where, self.identity, self.lease_duration,
+                 self.renew_deadline, self.retry_period)
+        while True:
+            sent = self.clock()
+            if await self._try(self.retry_period):
+                break
+            pause = self.retry_period * self.rng.uniform(1.0, JITTER) - (self.clock() - sent)
+            await asyncio.sleep(max(0.0, pause))
+        last_renewed = sent
+        self.leading = True
+        self.on_leading(True)
+        log.info("leadership gained: %s holds the Lease %s (mono=%.3f)", self.identity,
+                 self.where, self.clock())
+        self.on_started()
+        ending = "lost"
+        try:
+            while True:
+                await asyncio.sleep(max(0.0, last_renewed + self.retry_period - self.clock()))
+                while not expired_leadership(last_renewed, self.clock(), self.renew_deadline):
+                    sent = self.clock()
+                    budget = last_renewed + self.renew_deadline - sent
+                    if await self._try(budget):
+                        last_renewed = sent
+                        break
+                    if self._observed is not None and self._observed.record.holder not in (
+                        "", self.identity
+                    ):
+                        log.warning("Lease %s was taken over by %s", self.where,
+                                    self._observed.record.holder)
+                        return
+                    await asyncio.sleep(min(self.retry_period / 2,
+                                            max(0.0, last_renewed + self.renew_deadline
+                                                - self.clock())))
+                else:
+                    log.warning("could not renew the Lease %s within the renew deadline (%ss)",
+                                self.where, self.renew_deadline)
+                    return
+        except asyncio.CancelledError:
+            ending = "given up (shutdown)"
+            raise
+        finally:
+            was_leading, self.leading = self.leading, False
+            if was_leading:
+                self.on_leading(False)
+                if self.on_stopped is not None:
+                    await asyncio.shield(self.on_stopped())
+                log.info("leadership %s: %s stopped reconciling (mono=%.3f)", ending,
+                         self.identity, self.clock())
+
+    async def release(self, budget: float = 5.0) -> bool:
+        """Give the Lease up if this process holds it (clean shutdown): True when released."""
+        try:
+            body = await asyncio.wait_for(self.api.get(budget), budget)
+            if body is None:
+                return False
+            record = LeaseRecord.of(body)
+            if record.holder != self.identity:
+                return False
+            await asyncio.wait_for(
+                self.api.update(released_spec(record, self.wall()), record.resource_version,
+                                budget),
+                budget,
+            )
+        except Exception as err:
+            log.warning("could not release the Lease %s (%s: %s)", self.where,
+                        type(err).__name__, str(err)[:300])
+            return False
+        log.info("released the Lease %s", self.where)
+        return True
+
+
+# -- wiring into the operator (kopf's memo) --------------------------------------------------------
+
+#: Seconds the process may take to stop by itself after losing the leadership before it is ended
+#: the hard way (os._exit): nothing of a former leader may linger.
+EXIT_GRACE = 10.0
+#: What the process exits with after losing the leadership (client-go users expect a restart).
+LOST_EXIT_CODE = 1
+
+
+def start_election(memo: Any) -> LeaderElector:
+    """Campaign in the background; the leader-only parts (``memo.controller``, and
+    ``memo.windows`` when there is one) start only while this process holds the Lease.
+
+    The standby keeps kopf's watch and the caches warm (the event handlers still feed them,
+    and their queues fill), but runs no pass. When the leadership is lost the workers are
+    cancelled at once, the DRS client is closed (a coalesced call not yet sent never goes),
+    and ``memo.leadership_lost`` (set by the runner) is called to end the process.
+    """
+    settings = memo.settings
+    followers = [c for c in (memo.get("controller"), memo.get("windows")) if c is not None]
+    metrics = memo.get("metrics")
+    api = LeaseApi(settings.lease_namespace or default_namespace(), settings.lease_name)
+
+    def started() -> None:
+        for follower in followers:
+            follower.start()
+
+    async def stopped() -> None:
+        await asyncio.gather(*(f.stop() for f in followers), return_exceptions=True)
+        gateway = memo.get("gateway")
+        if gateway is not None:
+            await gateway.aclose()
+
+    def leading(value: bool) -> None:
+        if metrics is not None:
+            metrics.leader.set(1 if value else 0)
+
+    elector = LeaderElector(
+        api,
+        default_identity(),
+        lease_duration=settings.lease_duration,
+        renew_deadline=settings.lease_renew_deadline,
+        retry_period=settings.lease_retry_period,
+        on_started=started,
+        on_stopped=stopped,
+        on_leading=leading,
+    )
+    for follower in followers:
+        if hasattr(follower, "identity"):
+            follower.identity = elector.identity
+    leading(False)
+
+    async def campaign() -> None:
+        await elector.run()
+        # Lost: this process does not campaign again (its caches, clients and in-flight
+        # calls belong to the old term); it exits non-zero and the kubelet restarts it.
+        memo.leader_lost = True
+        log.error("the leadership was lost; exiting (code %s) to start over as a candidate",
+                  LOST_EXIT_CODE)
+        timer = threading.Timer(EXIT_GRACE, os._exit, args=(LOST_EXIT_CODE,))
+        timer.daemon = True
+        timer.start()
+        stop = memo.get("leadership_lost")
+        if stop is not None:
+            stop()
+
+    memo.leader = elector
+    memo.leader_task = asyncio.get_running_loop().create_task(campaign())
+    return elector
+
+
+async def stop_election(memo: Any) -> None:
+    """Stop campaigning (clean shutdown); the caller stops the leader-only parts."""
+    task = memo.get("leader_task")
+    if task is not None and not task.done():
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+async def release_election(memo: Any) -> None:
+    """Release the Lease if this process holds it, after everything that talks to DRS stopped."""
+    elector: LeaderElector | None = memo.get("leader")
+    if elector is None:
+        return
+    if not memo.get("leader_lost"):
+        await elector.release()
+    elector.api.close()
