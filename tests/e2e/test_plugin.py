@@ -145,3 +145,37 @@ def test_usage_errors_exit_2(drs) -> None:
     assert drs("pause", "--project", "p", "--job", "x", "--selector-db-use-type",
                "sync").returncode == 2
     assert drs("nonsense").returncode == 2
+
+
+def test_get_lists_pause_windows_and_a_selector_template_is_accepted(
+    cluster, namespace, operator, drs
+):
+    window = {
+        "apiVersion": "drs.cloudops.dev/v1alpha1", "kind": "DrsPauseWindow",
+        "metadata": {"name": "yearly", "namespace": namespace},
+        "spec": {"schedule": "0 1 1 1 *", "timeZone": "Europe/Berlin", "duration": "2h",
+                 "template": {"projectId": uuid.uuid4().hex,
+                              "credentialsSecretRef": {"name": "drs-credentials"},
+                              "selector": {"dbUseType": "sync", "nameRegex": "^orders-",
+                                           "pauseMode": "target"}}},
+    }
+    cluster.kubectl("apply", "-f", "-", input=json.dumps(window))
+
+    def judged():
+        body = json.loads(cluster.kubectl("get", "drspausewindow", "yearly", "-n", namespace,
+                                          "-o", "json").stdout)
+        return body.get("status", {}).get("conditions") and body["status"]
+
+    status = wait_for(judged, timeout=90, what="the window's conditions")
+    reasons = {c["type"]: c["reason"] for c in status["conditions"]}
+    assert "InvalidTemplate" not in reasons.values() and "InvalidSpec" not in reasons.values()
+
+    listed = drs("get")
+    assert listed.returncode == 0
+    lines = listed.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 100
+    header = next(line for line in lines if line.startswith("WINDOW"))
+    assert header.split() == ["WINDOW", "SCHEDULE", "TIMEZONE", "DURATION", "SUSPEND", "ACTIVE",
+                              "LAST", "NEXT"]
+    row = next(line for line in lines if line.startswith("yearly"))
+    assert "Europe/Berlin" in row and "0 1 1 1 *" in row and " in " in row
