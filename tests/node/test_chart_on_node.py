@@ -82,7 +82,21 @@ def ready_pod(cluster: LocalCluster, namespace: str, release: str) -> dict[str, 
         return pod if pod["status"].get("phase") == "Running" and \
             conditions.get("Ready") == "True" else None
 
-    return wait_for(ready, timeout=180, what=f"a Ready operator pod of {release}")
+    try:
+        return wait_for(ready, timeout=180, what=f"a Ready operator pod of {release}")
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{diagnose(cluster, namespace)}") from None
+
+
+def diagnose(cluster: LocalCluster, namespace: str) -> str:
+    """Pods, events and the last log lines of NAMESPACE, for a failure message."""
+    out = [cluster.kubectl("get", "pods", "-n", namespace, "-o", "wide", check=False).stdout,
+           cluster.kubectl("get", "events", "-n", namespace, check=False).stdout]
+    for pod in kubectl_json(cluster, "get", "pods", "-n", namespace)["items"]:
+        name = pod["metadata"]["name"]
+        log = cluster.pod_log(namespace, name).splitlines()[-30:]
+        out.append(f"log of {name} (tail):\n" + "\n".join(log))
+    return "\n".join(out)
 
 
 def process_of(cluster: LocalCluster, pod: dict[str, Any]) -> int:
@@ -126,7 +140,8 @@ def new_namespace(cluster: LocalCluster, prefix: str) -> str:
     return name
 
 
-def pause_end_to_end(cluster: LocalCluster, simulator, namespace: str, name: str) -> str:
+def pause_end_to_end(cluster: LocalCluster, simulator, namespace: str, name: str,
+                     operator_namespace: str) -> str:
     """A Secret and a DrsJobPause in NAMESPACE; waits for Paused; returns the job id."""
     job = str(uuid.uuid4())
     simulator.seed([{"id": job, "status": "INCRE_TRANSFER_STARTED"}])
@@ -140,7 +155,10 @@ def pause_end_to_end(cluster: LocalCluster, simulator, namespace: str, name: str
         status = kubectl_json(cluster, "get", "djp", name, "-n", namespace).get("status") or {}
         return status.get("phase") == "Paused"
 
-    wait_for(phase, timeout=90, interval=0.5, what=f"{namespace}/{name} Paused")
+    try:
+        wait_for(phase, timeout=90, interval=0.5, what=f"{namespace}/{name} Paused")
+    except AssertionError as err:
+        raise AssertionError(f"{err}\n{diagnose(cluster, operator_namespace)}") from None
     assert simulator.pauses_of(job) == 1
     return job
 
@@ -176,7 +194,7 @@ def test_helm_install_runs_the_image_and_pauses_end_to_end(node_cluster, node_si
 
     # The operator in the pod (in-cluster configuration) pauses an object end to end.
     team = new_namespace(cluster, "team")
-    first = pause_end_to_end(cluster, sim, team, "first")
+    first = pause_end_to_end(cluster, sim, team, "first", namespace)
     assert "KUBECONFIG" not in {e["name"] for e in spec.get("env", [])}
 
     # /metrics through the chart's Service.
@@ -195,7 +213,7 @@ def test_helm_install_runs_the_image_and_pauses_end_to_end(node_cluster, node_si
                        and p["metadata"]["uid"] != old_uid and p, timeout=180,
                        what="the upgraded pod")
     assert new_pod["metadata"]["annotations"]["drs.test/rollout"] == "2"
-    second = pause_end_to_end(cluster, sim, team, "second")
+    second = pause_end_to_end(cluster, sim, team, "second", namespace)
     assert sim.pauses_of(first) == 1, "the new pod paused the first job again"
     assert sim.pauses_of(second) == 1
 
@@ -225,7 +243,7 @@ def test_namespace_mode_install_with_roles_only(node_cluster, node_simulator, op
 
     pod = ready_pod(cluster, namespace, release)
     assert_runs_as_nonroot_on_readonly_root(process_of(cluster, pod))
-    job = pause_end_to_end(cluster, sim, watched, "only")
+    job = pause_end_to_end(cluster, sim, watched, "only", namespace)
     metrics = scrape_metrics(cluster, namespace, f"{release}-drs-pause-operator-metrics")
     assert "drs_pause_build_info" in metrics
 

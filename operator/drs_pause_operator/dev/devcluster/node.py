@@ -29,6 +29,7 @@ removes the pods' containers, mounts, cgroups and the namespace.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import secrets
@@ -40,6 +41,7 @@ import time
 import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 
 from .build import Binaries, DevClusterError, NodeBinaries, ensure_node_binaries
 from .cluster import LocalControlPlane, _terminate, free_port
@@ -54,9 +56,12 @@ NODE_NAME = "drs-node"
 CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
 NODE_READY_TIMEOUT = 180.0
 CGROUP_ROOT = Path("/sys/fs/cgroup")
-# Host paths the kubelet and containerd use whatever they are told; what they create there is
-# removed again at stop (only if the path did not exist before).
+# Host paths the kubelet and containerd use whatever they are told (device-plugins socket,
+# /var/log/containers links, libcni's cache, the shims' sockets, the pods' network namespaces).
+# What they create there is removed when the last node of this machine stops, if the path did
+# not exist before the first one started (recorded under HOST_STATE; nodes hold a shared lock).
 HOST_LEFTOVERS = ("/var/lib/kubelet", "/var/log/containers", "/var/lib/cni", "/run/containerd")
+HOST_STATE = Path("/run/drs-pause-operator-node")
 
 
 class LocalCluster(LocalControlPlane):
@@ -95,8 +100,7 @@ class LocalCluster(LocalControlPlane):
         self.kubelet_dir = self.node_dir / "kubelet"
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         self._netns_created = False
-        self._host_existed = {p: os.path.lexists(p) for p in HOST_LEFTOVERS}
-        self._netns_dir_existed = os.path.isdir("/run/netns")
+        self._host_lock: IO[str] | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -105,6 +109,7 @@ class LocalCluster(LocalControlPlane):
         self.node_binaries = self.node_binaries or ensure_node_binaries(log=self.log)
         self.pause_image = ensure_pause_image(self.node_binaries.pause, log=self.log)
         self.node_dir.mkdir(parents=True, exist_ok=True)
+        self._enter_host()
         super().start()
         self._create_netns(tools)
         self._spawn_forwarder("apiserver", f"{SERVICE_IP}:443", f"127.0.0.1:{self.port}")
@@ -231,6 +236,7 @@ state = "{base / 'state'}"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
         BinaryName = "{tools['runc']}"
+        Root = "{base / 'runc'}"
 
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{tools['cni']}"
@@ -345,6 +351,7 @@ state = "{base / 'state'}"
             f"--config={config_path}",
             f"--kubeconfig={kubeconfig}",
             f"--root-dir={self.kubelet_dir}",
+            f"--cert-dir={self.kubelet_dir / 'pki'}",
             f"--hostname-override={NODE_NAME}",
             f"--node-ip={NODE_IP}",
             "--v=1",
@@ -502,6 +509,17 @@ state = "{base / 'state'}"
                     except (OSError, ValueError):
                         time.sleep(0.1 * (attempt + 1) if attempt < 5 else 0.5)
 
+    def _enter_host(self) -> None:
+        """Record what exists on the host before the first node starts; hold a shared lock."""
+        HOST_STATE.mkdir(exist_ok=True)
+        self._host_lock = open(HOST_STATE / "lock", "a+")  # noqa: SIM115 - held until stop
+        fcntl.flock(self._host_lock, fcntl.LOCK_EX)
+        record = HOST_STATE / "preexisting.json"
+        if not record.exists():
+            record.write_text(json.dumps(
+                {p: os.path.lexists(p) for p in (*HOST_LEFTOVERS, "/run/netns")}))
+        fcntl.flock(self._host_lock, fcntl.LOCK_SH)
+
     def _remove_host_leftovers(self) -> None:
         containers = Path("/var/log/containers")
         if containers.is_dir():
@@ -509,12 +527,29 @@ state = "{base / 'state'}"
             for link in containers.iterdir():
                 if link.is_symlink() and os.readlink(link).startswith(logs):
                     link.unlink(missing_ok=True)
-        for path, existed in self._host_existed.items():
-            if not existed and os.path.lexists(path):
-                shutil.rmtree(path, ignore_errors=True)
-        if not self._netns_dir_existed:  # containerd made it for the pods' namespaces
+        lock, self._host_lock = self._host_lock, None
+        if lock is None:
+            return
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()  # another node is still running: it cleans up when it stops
+            return
+        try:
+            record = HOST_STATE / "preexisting.json"
+            existed = json.loads(record.read_text()) if record.exists() else {}
+            for path in HOST_LEFTOVERS:
+                if existed.get(path) is False and os.path.lexists(path):
+                    shutil.rmtree(path, ignore_errors=True)
+            if existed.get("/run/netns") is False:  # containerd made it for pods' namespaces
+                with contextlib.suppress(OSError):
+                    os.rmdir("/run/netns")  # only when empty
+            record.unlink(missing_ok=True)
+            (HOST_STATE / "lock").unlink(missing_ok=True)
             with contextlib.suppress(OSError):
-                os.rmdir("/run/netns")  # only when empty
+                HOST_STATE.rmdir()
+        finally:
+            lock.close()
 
 
 def _run(args: list[str], what: str) -> None:
