@@ -175,3 +175,39 @@ def test_the_plugin_starts_without_kopf() -> None:
     code = ("import sys, drs_pause_operator.plugin.cli; "
             "sys.exit('kopf' in sys.modules or 'drs_pause_operator.engine' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "want"),
+    [
+        (["get"], (None, None, None, False)),
+        (["get", "-A"], (None, None, None, True)),
+        (["--kubeconfig", "/k", "--context", "c", "get", "-n", "ns"], ("/k", "c", "ns", False)),
+        (["-n", "outer", "get", "--namespace", "inner", "--all-namespaces"],
+         (None, None, "inner", True)),
+        (["--context", "c", "-A", "get"], (None, "c", None, True)),
+    ],
+)
+def test_kubectl_flags_before_or_after_the_subcommand(monkeypatch, args, want) -> None:
+    seen = []
+
+    class FakeCluster:
+        namespace = "default"
+
+        @classmethod
+        def connect(cls, kubeconfig, context, namespace):
+            seen.append((kubeconfig, context, namespace))
+            return cls()
+
+        def list(self, everywhere, plural="drsjobpauses"):
+            seen.append(everywhere)
+            return []
+
+        def windows(self, everywhere):
+            return None
+
+    monkeypatch.setattr("drs_pause_operator.plugin.cli.Cluster", FakeCluster)
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    assert (*seen[0], seen[1]) == want
+    assert "No DrsJobPause objects found" in result.output
