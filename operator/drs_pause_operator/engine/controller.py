@@ -27,7 +27,11 @@ from drs_pause_operator.engine.workqueue import WorkQueue
 from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource.reconcile import Policy
 from drs_pause_operator.resource.selector import RESELECT_ANNOTATION
-from drs_pause_operator.resource.spec import RETRY_ANNOTATION
+from drs_pause_operator.resource.spec import (
+    RESUME_NOW_ANNOTATION,
+    RETRY_ANNOTATION,
+    SKIP_RESUME_ANNOTATION,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +52,16 @@ class Entry:
     __slots__ = (
         "_spec",
         "_status",
+        "deleting",
         "echo",
+        "finalizers",
         "generation",
         "ref",
         "reselect_token",
         "resource_version",
+        "resume_now",
         "retry_token",
+        "skip_resume",
     )
 
     def __init__(
@@ -73,6 +81,12 @@ class Entry:
         self._status = _pack(status)
         self.retry_token = retry_token
         self.reselect_token = reselect_token  # spec.selector: resolve again on a new value
+        # For spec.resume (resource/resume.py): kopf's event handler sees a deletion as an
+        # update with a deletionTimestamp while our finalizer holds the object.
+        self.deleting = False
+        self.finalizers: tuple[str, ...] = ()
+        self.resume_now: str | None = None
+        self.skip_resume = False
         # The object as this process's last status write returned it, held only until the
         # controller has reconciled its cache with it at the end of the pass.
         self.echo: dict[str, Any] | None = None
@@ -100,19 +114,28 @@ class Entry:
         if rv and _newer(rv, self.resource_version):
             self.resource_version = rv
         self.echo = body
+        meta = body.get("metadata") or {}
+        if "finalizers" in meta or "uid" in meta:
+            self.finalizers = tuple(meta.get("finalizers") or ())
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Entry:
         meta = body.get("metadata") or {}
-        return cls(
+        annotations = meta.get("annotations") or {}
+        entry = cls(
             ref=ObjectRef(meta.get("namespace", ""), meta.get("name", ""), meta.get("uid", "")),
             generation=int(meta.get("generation") or 0),
             resource_version=str(meta.get("resourceVersion") or ""),
             spec=dict(body.get("spec") or {}),
             status=dict(body.get("status") or {}),
             reselect_token=(meta.get("annotations") or {}).get(RESELECT_ANNOTATION) or None,
-            retry_token=(meta.get("annotations") or {}).get(RETRY_ANNOTATION) or None,
+            retry_token=annotations.get(RETRY_ANNOTATION) or None,
         )
+        entry.deleting = bool(meta.get("deletionTimestamp"))
+        entry.finalizers = tuple(meta.get("finalizers") or ())
+        entry.resume_now = annotations.get(RESUME_NOW_ANNOTATION) or None
+        entry.skip_resume = str(annotations.get(SKIP_RESUME_ANNOTATION, "")).lower() == "true"
+        return entry
 
 
 def _newer(candidate: str, current: str) -> bool:

@@ -36,6 +36,14 @@ class SecretUnavailable(Exception):
 
 
 @dataclass(frozen=True)
+class SecretData:
+    """What the operator reads of a Secret: its base64 ``.data`` and its annotations."""
+
+    data: dict[str, str]
+    annotations: dict[str, str]
+
+
+@dataclass(frozen=True)
 class ObjectRef:
     namespace: str
     name: str
@@ -56,9 +64,9 @@ class KubeApi:
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kube")
         self._metrics = metrics
         self._component = component
-        self._secrets: dict[tuple[str, str], tuple[float, dict[str, str] | SecretUnavailable]] = {}
+        self._secrets: dict[tuple[str, str], tuple[float, SecretData | SecretUnavailable]] = {}
         # Reads in progress: a burst of objects sharing a Secret waits for one GET, not one each.
-        self._reading: dict[tuple[str, str], asyncio.Future[dict[str, str]]] = {}
+        self._reading: dict[tuple[str, str], asyncio.Future[SecretData]] = {}
 
     async def _run(self, fn, *args, **kwargs) -> Any:
         loop = asyncio.get_running_loop()
@@ -98,8 +106,38 @@ class KubeApi:
         self._metrics.kube_writes.labels("status").inc()
         return body
 
-    async def read_secret(self, namespace: str, name: str) -> dict[str, str]:
-        """The Secret's raw .data (base64 values), cached for a few seconds."""
+    async def patch_finalizers(
+        self, ref: ObjectRef, current: list[str], wanted: list[str]
+    ) -> dict[str, Any] | None:
+        """Set metadata.finalizers from ``current`` to ``wanted``; None when not written.
+
+        A JSON patch that tests the uid and the list as the caller saw it: a finalizer another
+        client added or removed meanwhile is never overwritten (the test fails with 422 and the
+        next pass, fed by the watch event of that change, decides again).
+        """
+        patch: list[dict[str, Any]] = [{"op": "test", "path": "/metadata/uid", "value": ref.uid}]
+        if current:
+            patch.append({"op": "test", "path": "/metadata/finalizers", "value": current})
+            patch.append({"op": "replace", "path": "/metadata/finalizers", "value": wanted})
+        else:
+            patch.append({"op": "add", "path": "/metadata/finalizers", "value": wanted})
+        try:
+            body = await self._run(
+                self._custom.patch_namespaced_custom_object,
+                GROUP, VERSION, ref.namespace, PLURAL, ref.name, patch,
+                _content_type="application/json-patch+json",
+            )
+        except ApiException as err:
+            if err.status in (404, 409, 422):
+                log.info("finalizers of %s/%s not written (%s)", ref.namespace, ref.name,
+                         err.status)
+                return None
+            raise
+        self._metrics.kube_writes.labels("finalizer").inc()
+        return body
+
+    async def read_secret(self, namespace: str, name: str) -> SecretData:
+        """The Secret's raw .data (base64 values) and annotations, cached for a few seconds."""
         now = time.monotonic()
         cached = self._secrets.get((namespace, name))
         if cached and now - cached[0] < SECRET_CACHE_SECONDS:
@@ -113,7 +151,7 @@ class KubeApi:
             reading = asyncio.ensure_future(self._read_secret(namespace, name, now))
             self._reading[key] = reading
 
-            def done(task: asyncio.Future[dict[str, str]]) -> None:
+            def done(task: asyncio.Future[SecretData]) -> None:
                 self._reading.pop(key, None)
                 if not task.cancelled():
                     task.exception()  # retrieved even when every caller gave up
@@ -121,10 +159,13 @@ class KubeApi:
             reading.add_done_callback(done)
         return await asyncio.shield(reading)
 
-    async def _read_secret(self, namespace: str, name: str, now: float) -> dict[str, str]:
+    async def _read_secret(self, namespace: str, name: str, now: float) -> SecretData:
         try:
             secret = await self._run(self._core.read_namespaced_secret, name, namespace)
-            result: dict[str, str] | SecretUnavailable = dict(secret.data or {})
+            result: SecretData | SecretUnavailable = SecretData(
+                data=dict(secret.data or {}),
+                annotations=dict((secret.metadata and secret.metadata.annotations) or {}),
+            )
         except ApiException as err:
             if err.status == 404:
                 result = SecretUnavailable(

@@ -14,6 +14,7 @@ the same place. The pass knows nothing of caches, queues or kopf: it is given an
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import os
@@ -32,14 +33,16 @@ from drs_pause_operator.drs.errors import (
 )
 from drs_pause_operator.drs.models import PauseInfo
 from drs_pause_operator.drs.redact import REDACTOR, register_secret
-from drs_pause_operator.engine.kube import ObjectRef, SecretUnavailable
+from drs_pause_operator.engine.kube import ObjectRef, SecretData, SecretUnavailable
 from drs_pause_operator.engine.selection import Stop, select_jobs
 from drs_pause_operator.outbound.gateway import DrsGateway
+from drs_pause_operator.resource import resume
 from drs_pause_operator.resource.credentials import (
     Credentials,
     Target,
     credentials_from_secret,
     decode_secret_data,
+    endpoint_problem,
     resolve_target,
 )
 from drs_pause_operator.resource.reconcile import (
@@ -56,7 +59,12 @@ from drs_pause_operator.resource.reconcile import (
     settle_not_pausable,
     sync,
 )
-from drs_pause_operator.resource.spec import DrsJobPauseSpec, SpecError, parse_spec
+from drs_pause_operator.resource.spec import (
+    RESUME_FINALIZER,
+    DrsJobPauseSpec,
+    SpecError,
+    parse_spec,
+)
 from drs_pause_operator.resource.status import (
     ACCEPTED,
     FAILED,
@@ -65,6 +73,7 @@ from drs_pause_operator.resource.status import (
     JobState,
     Problem,
     condition,
+    parse_time,
     render,
     transition_events,
 )
@@ -73,6 +82,9 @@ log = logging.getLogger(__name__)
 
 #: Errors about the operator's access to DRS as a whole: the object stalls until they are gone.
 ACCESS_ERRORS = (DrsAuthenticationError, DrsTLSError, DrsInvalidProjectError)
+#: For tests only: seconds to sleep after a resume's write-ahead and before its request leaves,
+#: so that an end-to-end test can kill the operator exactly between the two. Unset in production.
+TEST_HOLD_ENV = "DRS_PAUSE_TEST_HOLD_AFTER_RESUME_WRITE"
 #: For tests only: "1" makes a deliberately BROKEN operator that re-sends a job whose earlier
 #: pause may have gone out (attempts > 0, still Pending) without the batch-status look first.
 #: tests/e2e/test_double_pause_detection.py proves the double-pause checks catch it. Never set
@@ -91,9 +103,13 @@ class KubeWriter(Protocol):
         self, ref: ObjectRef, status: dict[str, Any]
     ) -> dict[str, Any] | None: ...
 
-    async def read_secret(self, namespace: str, name: str) -> dict[str, str]: ...
+    async def read_secret(self, namespace: str, name: str) -> SecretData: ...
 
     async def post_event(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None: ...
+
+    async def patch_finalizers(
+        self, ref: ObjectRef, current: list[str], wanted: list[str]
+    ) -> dict[str, Any] | None: ...
 
 
 class ObjectView(Protocol):
@@ -102,6 +118,11 @@ class ObjectView(Protocol):
     ref: ObjectRef
     generation: int
     retry_token: str | None
+    # spec.resume: the resume-now annotation, skip-resume, deletion and finalizers.
+    resume_now: str | None
+    skip_resume: bool
+    deleting: bool
+    finalizers: tuple[str, ...]
 
     @property
     def spec(self) -> dict[str, Any]: ...
@@ -156,6 +177,7 @@ class Reconciler:
         self.clock = clock
         self.rng = rng or random.Random()
         self.policy = policy or Policy(verify_timeout=settings.verify_timeout)
+        self.test_hold = float(os.environ.get(TEST_HOLD_ENV) or 0)
 
     async def reconcile(self, obj: ObjectView) -> PassResult:
         olog = logging.LoggerAdapter(log, {"object": f"{obj.ref.namespace}/{obj.ref.name}"})
@@ -172,8 +194,26 @@ class Reconciler:
                 now,
                 start_status.get("retryFailedToken"),
             )
+            kept = jobs_from_status(start_status)
+            status = resume.decorate(
+                start_status,
+                status,
+                resume.Decoration(
+                    resume.states_from_status(start_status, kept),
+                    parse_time(start_status.get("pausedTime")),
+                    None,
+                    start_status.get("resumeNowToken"),
+                    deleting=obj.deleting,
+                    problem=Problem("InvalidSpec", str(err)),
+                ),
+                obj.generation,
+                now,
+            )
             await self._write(obj, status, olog)
             await self._post_events(obj, start_status)
+            # Being deleted with a spec the operator cannot read: only skip-resume lets it go.
+            if obj.deleting and obj.skip_resume and RESUME_FINALIZER in obj.finalizers:
+                await self._set_finalizer(obj, False, olog)
             return PassResult(wake_after=None)
 
         # spec.selector: its tasks become spec.jobs (resolved once per generation).
@@ -187,6 +227,8 @@ class Reconciler:
             retry_token=obj.retry_token,
             acted_token=start_status.get("retryFailedToken"),
         )
+        states = resume.states_from_status(start_status, jobs)
+        jobs = resume.hold_new_pauses(jobs, states)
         problem: Problem | None = None
         result = PassResult(wake_after=None)
         if due_checks(jobs, now) or due_pauses(jobs, now):
@@ -220,12 +262,20 @@ class Reconciler:
 
         now = self.clock()
         jobs = expire(jobs, now, self.policy, observed=result.observed)
-        status = render(obj.status, jobs, obj.generation, problem, now, token)
+        jobs, rs = await self._resume(obj, spec, jobs, states, token, problem, olog, result)
+        problem = rs.problem
+        status = self._status_doc(obj, jobs, token, rs, now)
         await self._write(obj, status, olog)
         await self._post_events(obj, start_status)
+        for type_, reason, message in resume.events(start_status, obj.status, rs.why):
+            await self.kube.post_event(obj.ref, type_, reason, message)
+        await self._finalizer(obj, spec, rs.states, olog)
         self._tally(obj, jobs, problem)
 
-        wake = next_wakeup(jobs, now, self.policy)
+        wake = _earliest(
+            next_wakeup(jobs, now, self.policy),
+            resume.next_wakeup(rs.states, now, self.policy, rs.due_at),
+        )
         if problem is not None:
             wake = self.policy.stalled_backoff(status, now)
         if result.transient_failure:
@@ -302,16 +352,188 @@ class Reconciler:
             jobs = settle_not_pausable(jobs, answers, verify)
         return jobs
 
+    # --- spec.resume (the pure steps are in resource/resume.py) -----------------------------
+
+    def _status_doc(
+        self,
+        obj: ObjectView,
+        jobs: list[JobState],
+        token: str | None,
+        rs: resume.Decoration,
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        status = render(obj.status, jobs, obj.generation, rs.problem, now, token)
+        return resume.decorate(obj.status, status, rs, obj.generation, now)
+
+    async def _resume(
+        self,
+        obj: ObjectView,
+        spec: DrsJobPauseSpec,
+        jobs: list[JobState],
+        states: list[resume.ResumeState],
+        token: str | None,
+        problem: Problem | None,
+        olog: logging.LoggerAdapter,
+        result: PassResult,
+    ) -> tuple[list[JobState], _ResumePass]:
+        """Begin the resume when it is due, and run its DRS steps (as the pause's)."""
+        now = self.clock()
+        start_status = obj.status
+        paused_at = resume.paused_time(jobs, parse_time(start_status.get("pausedTime")), now)
+        due_at = resume.resume_time(spec.resume, paused_at)
+        acted = start_status.get("resumeNowToken")
+        fresh = resume.new_token(obj.resume_now, acted)
+        why = resume.trigger(
+            spec.resume,
+            jobs,
+            states,
+            due_at=due_at,
+            now=now,
+            resume_now=fresh,
+            deleting=obj.deleting,
+        )
+        if why is not None:
+            states = resume.begin(jobs, states, again=fresh)
+            olog.info("resume begins (%s)", why)
+        rs = _ResumePass(
+            states=states,
+            paused_at=paused_at,
+            due_at=due_at,
+            token=obj.resume_now if why is not None and fresh else acted,
+            warn_long=resume.long_pause(jobs, paused_at, due_at, now),
+            deleting=obj.deleting and RESUME_FINALIZER in obj.finalizers,
+            problem=problem,
+            why=why,
+        )
+        if problem is None and (
+            resume.due_checks(states, now) or resume.due_resumes(states, now)
+        ):
+            conn = await self.connect(spec, obj.ref.namespace)
+            if isinstance(conn, Problem):
+                rs.problem = conn
+            else:
+                try:
+                    jobs = await self._resume_steps(obj, conn, jobs, token, rs, olog, result)
+                except ACCESS_ERRORS as err:
+                    rs.problem = problem_from(err)
+                    retry_at = now + dt.timedelta(
+                        seconds=self.policy.stalled_backoff(start_status, now)
+                    )
+                    rs.states = [
+                        s.update(next_attempt_time=retry_at) if s.active else s for s in rs.states
+                    ]
+                except DrsError as err:
+                    olog.info("DRS resume call failed (%s)", REDACTOR.redact(str(err)))
+                    result.transient_failure = True
+                    rs.problem = carried_problem(start_status)
+        elif problem is None and any(s.active for s in states):
+            rs.problem = carried_problem(start_status)
+        rs.states = resume.expire(rs.states, self.clock(), self.policy, observed=result.observed)
+        return jobs, rs
+
+    async def _resume_steps(
+        self,
+        obj: ObjectView,
+        conn: Connection,
+        jobs: list[JobState],
+        token: str | None,
+        rs: _ResumePass,
+        olog: logging.LoggerAdapter,
+        result: PassResult,
+    ) -> list[JobState]:
+        now = self.clock()
+        checks = resume.due_checks(rs.states, now)
+        if checks:
+            answers = await self.gateway.status(conn.target, conn.creds, conn.language, checks)
+            result.drs_calls += 1
+            result.observed.update(_seen(answers))
+            rs.states = resume.apply_status(rs.states, answers, now)
+            jobs = _task_states(jobs, answers)
+        ids = resume.due_resumes(rs.states, now)
+        if not ids:
+            return jobs
+        rs.states = resume.mark_attempts(rs.states, ids, now)
+        # Write-ahead, as for a pause: a job with a resume attempt in status is looked up with
+        # batch-status before it is sent again (resume.due_checks).
+        carried = rs.problem
+        rs.problem = carried_problem(obj.status)
+        with self.gateway.announce(conn.target, conn.creds, conn.language):
+            written = await self._write(obj, self._status_doc(obj, jobs, token, rs, now), olog)
+        rs.problem = carried
+        if not written:
+            return jobs
+        if self.test_hold > 0:
+            olog.warning("%s set: holding the resume for %ss", TEST_HOLD_ENV, self.test_hold)
+            await asyncio.sleep(self.test_hold)
+        outcomes = await self.gateway.resume(conn.target, conn.creds, conn.language, ids)
+        result.drs_calls += 1
+        now = self.clock()
+        rs.states, verify = resume.apply_resume(rs.states, outcomes, now, self.policy, self.rng)
+        if verify:
+            try:
+                answers = await self.gateway.status(conn.target, conn.creds, conn.language, verify)
+                result.drs_calls += 1
+            except DrsError as err:
+                if isinstance(err, ACCESS_ERRORS):
+                    raise
+                olog.info("resume lookup failed (%s); polling later", REDACTOR.redact(str(err)))
+                result.transient_failure = True
+                return jobs
+            result.observed.update(_seen(answers))
+            rs.states = resume.apply_status(rs.states, answers, now)
+            rs.states = resume.settle_not_resumable(rs.states, answers, verify)
+            jobs = _task_states(jobs, answers)
+        return jobs
+
+    async def _finalizer(
+        self,
+        obj: ObjectView,
+        spec: DrsJobPauseSpec,
+        states: list[resume.ResumeState],
+        olog: logging.LoggerAdapter,
+    ) -> None:
+        """The resume finalizer: only while spec.resume.onDelete asks for it (API: no other)."""
+        want = resume.finalizer_wanted(spec.resume, states)
+        has = RESUME_FINALIZER in obj.finalizers
+        if obj.deleting:
+            if has and obj.skip_resume and want:
+                await self.kube.post_event(
+                    obj.ref,
+                    "Warning",
+                    "ResumeSkipped",
+                    "deleted without resuming its tasks (drs.cloudops.dev/skip-resume)",
+                )
+                await self._set_finalizer(obj, False, olog)
+            elif has and not want:
+                await self._set_finalizer(obj, False, olog)
+        elif want != has:
+            await self._set_finalizer(obj, want, olog)
+
+    async def _set_finalizer(self, obj: ObjectView, present: bool, olog: logging.LoggerAdapter):
+        current = list(obj.finalizers)
+        wanted = [f for f in current if f != RESUME_FINALIZER]
+        if present:
+            wanted.append(RESUME_FINALIZER)
+        body = await self.kube.patch_finalizers(obj.ref, current, wanted)
+        if body is not None:
+            obj.written(body, obj.status)
+            olog.info("finalizer %s %s", RESUME_FINALIZER, "added" if present else "removed")
+
     async def connect(self, spec: DrsJobPauseSpec, namespace: str) -> Connection | Problem:
         """The endpoint and credentials of an object, or why it cannot have them."""
         target = resolve_target(spec, namespace, self.settings)
         if isinstance(target, Problem):
             return target
         try:
-            raw = await self.kube.read_secret(target.secret.namespace, target.secret.name)
+            secret = await self.kube.read_secret(target.secret.namespace, target.secret.name)
         except SecretUnavailable as err:
             return Problem(err.reason, err.message)
-        creds = credentials_from_secret(decode_secret_data(raw), target.secret, self.settings)
+        refused = endpoint_problem(target, secret.annotations, self.settings)
+        if refused is not None:
+            return refused
+        creds = credentials_from_secret(
+            decode_secret_data(secret.data), target.secret, self.settings
+        )
         if isinstance(creds, Problem):
             return creds
         register_secret(*creds.secret_values())
@@ -349,6 +571,24 @@ class Reconciler:
             counts,
             problem.reason if problem else str(reason or ""),
         )
+
+
+@dataclass
+class _ResumePass(resume.Decoration):
+    """A pass's resume part: what the status shows of it, and why it began (if it did)."""
+
+    why: str | None = None
+
+
+def _task_states(jobs: list[JobState], answers: dict[str, Any]) -> list[JobState]:
+    """Refresh the taskStatus of jobs that batch-status answered for during a resume."""
+    seen = resume.task_states(answers)
+    return [j.update(task_status=seen[j.job_id]) if j.job_id in seen else j for j in jobs]
+
+
+def _earliest(*delays: float | None) -> float | None:
+    known = [d for d in delays if d is not None]
+    return min(known) if known else None
 
 
 def problem_from(err: DrsError) -> Problem:

@@ -6,10 +6,18 @@ an object stored under an older or hand-edited CRD fails with a readable message
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from drs_pause_operator.resource.selector import Selector
 
@@ -18,11 +26,17 @@ VERSION = "v1alpha1"
 PLURAL = "drsjobpauses"
 KIND = "DrsJobPause"
 RETRY_ANNOTATION = f"{GROUP}/retry-failed"
+RESUME_NOW_ANNOTATION = f"{GROUP}/resume-now"
+SKIP_RESUME_ANNOTATION = f"{GROUP}/skip-resume"
+#: The operator's only finalizer, present only while spec.resume.onDelete asks for it.
+RESUME_FINALIZER = f"{GROUP}/resume"
 
 JOB_ID_RE = re.compile(
     r"[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{12}"
 )
 PauseMode = Literal["target", "all"]
+# spec.resume.after: whole numbers with h, m, s units, each at most once, in that order.
+DURATION_PATTERN = r"^([0-9]{1,6}h)?([0-9]{1,6}m)?([0-9]{1,7}s)?$"
 
 
 class SpecError(ValueError):
@@ -48,6 +62,43 @@ class SecretRef(BaseModel):
     name: str = Field(min_length=1)
 
 
+class ResumeSpec(BaseModel):
+    """spec.resume: when the jobs this object paused are resumed (see resource/resume.py)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    after: str | None = Field(None, min_length=2, pattern=DURATION_PATTERN)
+    at: dt.datetime | None = None
+    on_delete: bool = Field(False, alias="onDelete")
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("must be an RFC 3339 time with a zone, e.g. 2026-12-01T06:00:00Z")
+        return value
+
+    @model_validator(mode="after")
+    def _one_of(self) -> ResumeSpec:
+        if self.after is not None and self.at is not None:
+            raise ValueError("set at most one of after and at")
+        return self
+
+    @property
+    def after_delta(self) -> dt.timedelta | None:
+        return parse_duration(self.after) if self.after is not None else None
+
+
+def parse_duration(text: str) -> dt.timedelta:
+    """``90s``, ``15m``, ``2h``, ``1h30m``: whole numbers with s, m or h units."""
+    if not re.fullmatch(DURATION_PATTERN, text):
+        raise ValueError(f"not a duration: {text!r}")
+    unit = {"h": 3600, "m": 60, "s": 1}
+    return dt.timedelta(
+        seconds=sum(int(n) * unit[u] for n, u in re.findall(r"([0-9]+)([hms])", text))
+    )
+
+
 class DrsJobPauseSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -61,6 +112,7 @@ class DrsJobPauseSpec(BaseModel):
     # Exactly one of jobs and selector (a selector is resolved into jobs: engine/selection.py).
     jobs: list[JobSpec] = Field(default_factory=list, min_length=1, max_length=500)
     selector: Selector | None = Field(None, validate_default=True)
+    resume: ResumeSpec | None = None
 
     @field_validator("jobs")
     @classmethod

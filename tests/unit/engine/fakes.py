@@ -25,7 +25,7 @@ from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.drs.transport import Timeouts, make_http_client
 from drs_pause_operator.engine.controller import Entry
-from drs_pause_operator.engine.kube import ObjectRef, SecretUnavailable
+from drs_pause_operator.engine.kube import ObjectRef, SecretData, SecretUnavailable
 from drs_pause_operator.engine.reconciler import PassResult, Reconciler
 from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource.reconcile import Policy
@@ -51,16 +51,28 @@ class Clock:
 class FakeKube:
     """Status writes, Secret reads and Events of one or more objects, in memory."""
 
-    secrets: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
+    secrets: dict[tuple[str, str], SecretData] = field(default_factory=dict)
     statuses: list[dict[str, Any]] = field(default_factory=list)
     events: list[tuple[str, str, str]] = field(default_factory=list)
     gone: bool = False  # the object was deleted: status patches answer 404 (None)
     #: Called with each status before it is stored; raising stands for a crash or an outage.
     before_write: Callable[[dict[str, Any]], None] | None = None
+    #: metadata.finalizers of the object as the fake API server holds it (spec.resume).
+    finalizers: list[str] = field(default_factory=list)
+    finalizer_patches: list[list[str]] = field(default_factory=list)
     _rv: Iterator[int] = field(default_factory=lambda: itertools.count(100))
 
-    def token_secret(self, token: str = TOKEN) -> FakeKube:
-        self.secrets[(SECRET_NS, SECRET_NAME)] = {"token": _b64(token)}
+    def token_secret(
+        self,
+        token: str = TOKEN,
+        *,
+        namespace: str = SECRET_NS,
+        name: str = SECRET_NAME,
+        annotations: Mapping[str, str] | None = None,
+    ) -> FakeKube:
+        self.secrets[(namespace, name)] = SecretData(
+            data={"token": _b64(token)}, annotations=dict(annotations or {})
+        )
         return self
 
     async def patch_status(self, ref: ObjectRef, status: dict[str, Any]) -> dict[str, Any] | None:
@@ -70,11 +82,31 @@ class FakeKube:
             return None
         self.statuses.append(status)
         return {
-            "metadata": {"uid": ref.uid, "resourceVersion": str(next(self._rv))},
+            "metadata": {
+                "uid": ref.uid,
+                "resourceVersion": str(next(self._rv)),
+                "finalizers": list(self.finalizers),
+            },
             "status": status,
         }
 
-    async def read_secret(self, namespace: str, name: str) -> dict[str, str]:
+    async def patch_finalizers(
+        self, ref: ObjectRef, current: list[str], wanted: list[str]
+    ) -> dict[str, Any] | None:
+        if self.gone or current != self.finalizers:  # the JSON patch's test fails
+            return None
+        self.finalizers = list(wanted)
+        self.finalizer_patches.append(list(wanted))
+        return {
+            "metadata": {
+                "uid": ref.uid,
+                "resourceVersion": str(next(self._rv)),
+                "finalizers": list(wanted),
+            },
+            "status": self.statuses[-1] if self.statuses else {},
+        }
+
+    async def read_secret(self, namespace: str, name: str) -> SecretData:
         data = self.secrets.get((namespace, name))
         if data is None:
             raise SecretUnavailable(
@@ -100,7 +132,10 @@ def make_object(
     *,
     generation: int = 1,
     annotations: Mapping[str, str] | None = None,
+    finalizers: Sequence[str] = (),
+    deleting: bool = False,
 ) -> Entry:
+    deletion = {"deletionTimestamp": "2026-11-28T10:00:00Z"} if deleting else {}
     return Entry.of(
         {
             "metadata": {
@@ -110,6 +145,8 @@ def make_object(
                 "generation": generation,
                 "resourceVersion": "1",
                 "annotations": dict(annotations or {}),
+                "finalizers": list(finalizers),
+                **deletion,
             },
             "spec": dict(spec),
             "status": dict(status or {}),
@@ -141,8 +178,10 @@ class ScriptedGateway:
         pause: Callable[[list[Any]], Mapping[str, Any]] | None = None,
         verify: Callable[[list[str]], Mapping[str, Any]] | None = None,
         on_pause: Callable[[], None] | None = None,
+        resume: Callable[[list[str]], Mapping[str, Any]] | None = None,
     ) -> None:
         self.checks, self.pause_fn, self.verify = checks, pause, verify
+        self.resume_fn = resume
         self.on_pause = on_pause
         self.log: list[tuple[str, list[str]]] = []
         self._after_pause = False
@@ -170,6 +209,15 @@ class ScriptedGateway:
         answers = dict(self.pause_fn(list(infos)))
         if self.on_pause is not None:
             self.on_pause()
+        self._after_pause = True
+        return answers
+
+    async def resume(self, _t: Any, _c: Any, _l: str, ids: Sequence[str]) -> dict[str, Any]:
+        """batch-retry-task; the lookup right after it counts as ``verify``."""
+        self.log.append(("resume", list(ids)))
+        if self.resume_fn is None:
+            raise AssertionError(f"unexpected resume of {list(ids)}")
+        answers = dict(self.resume_fn(list(ids)))
         self._after_pause = True
         return answers
 
@@ -213,8 +261,12 @@ async def one_pass(
     generation: int = 1,
     settings: Settings = SETTINGS,
     seed: int = 7,
+    annotations: Mapping[str, str] | None = None,
+    deleting: bool = False,
 ) -> Pass:
-    """Run the operator's real reconcile pass once over an object with this spec and status."""
+    """Run the operator's real reconcile pass once over an object with this spec and status.
+
+    The object's finalizers are ``kube.finalizers`` (what the fake API server holds)."""
     kube = kube if kube is not None else FakeKube().token_secret()
     reconciler = Reconciler(
         settings,
@@ -229,7 +281,12 @@ async def one_pass(
         spec,
         status,
         generation=generation,
-        annotations={RETRY_ANNOTATION: retry_token} if retry_token else None,
+        annotations={
+            **({RETRY_ANNOTATION: retry_token} if retry_token else {}),
+            **(annotations or {}),
+        },
+        finalizers=kube.finalizers,
+        deleting=deleting,
     )
     result = await reconciler.reconcile(obj)
     return Pass(obj.status, result.wake_after, result, kube)

@@ -203,6 +203,7 @@ EXPECTED_SERIES = {
     "drs_pause_batch_jobs": "histogram",
     "drs_pause_rate_limit_wait_seconds": "histogram",
     "drs_pause_kube_writes": "counter",
+    "drs_pause_leader": "gauge",
 }
 
 
