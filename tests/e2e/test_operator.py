@@ -222,9 +222,11 @@ def test_forbidden_endpoint_with_default_credentials_sends_nothing(
     assert cond["reason"] == "EndpointNotAllowed" and evil in cond["message"]
     time.sleep(2)
     assert len(simulator.calls()) == before
-    # The same object through the allowed template works with the default credentials.
-    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "evil", [(job, "all")]))
-    wait_for(phase_is(cluster, namespace, "evil", "Paused"), what="Paused via template")
+    # The endpoint is fixed at creation: the same jobs through the allowed template, in an
+    # object created anew, work with the default credentials.
+    cluster.kubectl("delete", "djp", "evil", "-n", namespace, "--wait=true")
+    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "fixed", [(job, "all")]))
+    wait_for(phase_is(cluster, namespace, "fixed", "Paused"), what="Paused via template")
 
 
 def test_operator_killed_mid_run_converges_without_pausing_twice(
