@@ -1,10 +1,9 @@
 """Run the kopf operator with our registry, settings and memo.
 
 kopf discovers the served resources once, at start (cluster scanning is off, see startup.py):
-if the API server does not serve drsjobpauses at that moment (it is restarting, or the CRD is
-not installed yet), kopf would run without ever watching them. So the runner asks the API
-server's discovery first and starts kopf only once the resource is served, and asks again
-whenever kopf stops on its own (not on a stop request).
+if the API server does not serve drsjobpauses or drspausewindows at that moment (it is
+restarting, or a CRD is not installed yet), kopf would run without ever watching them. So the
+runner asks the API server's discovery first and starts kopf only once both are served.
 """
 
 from __future__ import annotations
@@ -18,14 +17,19 @@ import kopf
 from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.engine.handlers import registry
 from drs_pause_operator.resource.spec import GROUP, PLURAL, VERSION
+from drs_pause_operator.resource.window import WINDOW_PLURAL
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAY = 5.0  # between discovery attempts while the resource is not served
 
 
+#: The kinds the operator watches: kopf would never watch one that is not served at its start.
+PLURALS = (PLURAL, WINDOW_PLURAL)
+
+
 def resource_served() -> bool:
-    """Does the API server's discovery list drsjobpauses? (False on any error: ask again.)
+    """Does the API server's discovery list both kinds? (False on any error: ask again.)
 
     Discovery is readable by every authenticated client (the ``system:discovery`` role), so
     this needs no grant beyond what the operator has.
@@ -44,7 +48,8 @@ def resource_served() -> bool:
     except Exception as err:  # unreachable, 404 (no such group), 5xx: not served now
         log.debug("discovery of %s/%s failed: %s", GROUP, VERSION, err)
         return False
-    return any(r.name == PLURAL for r in (found.resources or []))
+    names = {r.name for r in (found.resources or [])}
+    return all(plural in names for plural in PLURALS)
 
 
 async def wait_until_served(
@@ -57,13 +62,13 @@ async def wait_until_served(
     while not (stop_flag is not None and stop_flag.is_set()):
         if await asyncio.to_thread(served):
             if warned:
-                log.info("the API server serves %s.%s now; starting the watch", PLURAL, GROUP)
+                log.info("the API server serves %s now; starting the watch", GROUP)
             return True
         if not warned:
             log.warning(
-                "the API server does not serve %s.%s (is the CRD installed? is the API server "
-                "restarting?); asking again every %ss",
-                PLURAL,
+                "the API server does not serve %s in %s (are the CRDs installed? is the API "
+                "server restarting?); asking again every %ss",
+                " and ".join(PLURALS),
                 GROUP,
                 delay,
             )
@@ -127,21 +132,19 @@ async def _run(
     ready_flag: object | None,
     served: Callable[[], bool],
 ) -> int:
-    while await wait_until_served(stop_flag, served):
-        await kopf.operator(
-            registry=registry,
-            memo=memo,
-            clusterwide=not settings.namespaces,
-            namespaces=list(settings.namespaces),
-            standalone=peering is None,
-            peering_name=peering,
-            liveness_endpoint=liveness,
-            stop_flag=stop_flag,  # type: ignore[arg-type]
-            ready_flag=ready_flag,  # type: ignore[arg-type]
-        )
-        if lost.is_set():
-            return 1
-        if stop_flag.is_set():
-            return 0
-        log.warning("kopf stopped on its own; starting it again once the resource is served")
+    if not await wait_until_served(stop_flag, served):
+        return 0
+    # kopf returns when a stop flag is set or on SIGINT/SIGTERM (it installs its own handlers),
+    # and raises on a fatal error: a return is always a request to stop.
+    await kopf.operator(
+        registry=registry,
+        memo=memo,
+        clusterwide=not settings.namespaces,
+        namespaces=list(settings.namespaces),
+        standalone=peering is None,
+        peering_name=peering,
+        liveness_endpoint=liveness,
+        stop_flag=stop_flag,  # type: ignore[arg-type]
+        ready_flag=ready_flag,  # type: ignore[arg-type]
+    )
     return 1 if lost.is_set() else 0

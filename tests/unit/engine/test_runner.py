@@ -23,8 +23,10 @@ async def test_waits_until_the_resource_is_served(caplog: pytest.LogCaptureFixtu
     assert len(asked) == 3
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1  # said once, not at every attempt
-    assert "does not serve drsjobpauses.drs.cloudops.dev" in warnings[0].getMessage()
-    assert any("serves drsjobpauses" in r.getMessage() for r in caplog.records)
+    assert "does not serve drsjobpauses and drspausewindows in drs.cloudops.dev" in (
+        warnings[0].getMessage()
+    )
+    assert any("serves drs.cloudops.dev now" in r.getMessage() for r in caplog.records)
 
 
 async def test_a_stop_request_ends_the_wait() -> None:
