@@ -51,7 +51,9 @@ def test_without_watch_an_object_stays_unpaused(cluster, simulator, tmp_path):
     apply_docs(cluster, [_secret(apps, "drs-credentials"), _secret(ops, "drs-default")])
     kubeconfig = sa_kubeconfig(cluster, ops, fullname(release), tmp_path / "sa.kubeconfig")
     command = local_command(container(docs))
-    op = OperatorProcess(kubeconfig, command.args, tmp_path / "op.log", command.env).start()
+    # POD_NAMESPACE comes from the downward API in the pod: the Lease is in the release namespace.
+    env = {"POD_NAMESPACE": ops, **command.env}
+    op = OperatorProcess(kubeconfig, command.args, tmp_path / "op.log", env).start()
     try:
         wait_for(lambda: _live(command.liveness_url), timeout=90, what="liveness up")
         job = new_job_id()
@@ -72,8 +74,11 @@ def test_without_watch_an_object_stays_unpaused(cluster, simulator, tmp_path):
         # The positive control: with the Role as rendered, the same process pauses it.
         apply_docs(cluster, [d for d in docs if d["kind"] == "Role"
                              and d["metadata"]["name"] == fullname(release)])
-        wait_for(lambda: _status(cluster, apps, "unseen").get("phase") == "Paused",
-                 timeout=90, interval=1.0, what="Paused once watch is granted")
+        try:
+            wait_for(lambda: _status(cluster, apps, "unseen").get("phase") == "Paused",
+                     timeout=90, interval=1.0, what="Paused once watch is granted")
+        except AssertionError as err:
+            raise AssertionError(f"{err}\noperator log (tail):\n{op.log[-4000:]}") from None
         assert len(simulator.calls("pause", job_id=job)) == 1
     finally:
         op.stop()
