@@ -73,3 +73,9 @@ def test_a_stalled_window_is_degraded(field: dict[str, Any]) -> None:
 def test_a_suspended_window_is_suspended() -> None:
     spec = {"schedule": "0 1 * * *", "duration": "2h", "template": TEMPLATE, "suspend": True}
     assert _health(spec, dt.datetime(2026, 5, 4, 12, tzinfo=UTC)) == "Suspended"
+
+
+def test_argocd_cm_snippet_embeds_exactly_the_window_check() -> None:
+    snippet = yaml.safe_load((ROOT / "deploy" / "argocd" / "argocd-cm-snippet.yaml").read_text())
+    key = "resource.customizations.health.drs.cloudops.dev_DrsPauseWindow"
+    assert snippet["data"][key] == (HEALTH_DIR / "health.lua").read_text()

@@ -22,11 +22,18 @@ import (
 )
 
 const (
-	healthDir = "../../../deploy/argocd/health"
 	snippet   = "../../../deploy/argocd/argocd-cm-snippet.yaml"
 	namespace = "argocd"
-	gk        = "drs.cloudops.dev/DrsJobPause"
 )
+
+// The checks, each in argo-cd's resource_customizations layout, with the kind it is for.
+var kinds = []struct {
+	healthDir string
+	gk        string
+}{
+	{"../../../deploy/argocd/health", "drs.cloudops.dev/DrsJobPause"},
+	{"../../../deploy/argocd/health-window", "drs.cloudops.dev/DrsPauseWindow"},
+}
 
 // The layout of argo-cd's util/lua/health_test.go.
 type testStructure struct {
@@ -43,7 +50,7 @@ type individualTest struct {
 // but does not look at files outside this module, so reading it makes a changed input rerun.
 const inputsDigest = "DRS_HEALTH_INPUTS_DIGEST"
 
-func cases(t *testing.T) []individualTest {
+func cases(t *testing.T, healthDir string) []individualTest {
 	t.Helper()
 	_ = os.Getenv(inputsDigest)
 	raw, err := os.ReadFile(filepath.Join(healthDir, "health_test.yaml"))
@@ -60,7 +67,7 @@ func cases(t *testing.T) []individualTest {
 	return s.Tests
 }
 
-func object(t *testing.T, inputPath string) *unstructured.Unstructured {
+func object(t *testing.T, healthDir, inputPath string) *unstructured.Unstructured {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(healthDir, inputPath))
 	if err != nil {
@@ -85,21 +92,23 @@ func name(c individualTest) string {
 // TestHealthLua: what argo-cd's own TestLuaHealthScript does for a built-in check, with the
 // standard libraries a custom argocd-cm check gets (none beyond base, table, os).
 func TestHealthLua(t *testing.T) {
-	script, err := os.ReadFile(filepath.Join(healthDir, "health.lua"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases(t) {
-		t.Run(name(c), func(t *testing.T) {
-			vm := lua.VM{UseOpenLibs: false}
-			got, err := vm.ExecuteHealthLua(object(t, c.InputPath), string(script))
-			if err != nil {
-				t.Fatal(err)
-			}
-			if *got != c.HealthStatus {
-				t.Errorf("got %+v, want %+v", *got, c.HealthStatus)
-			}
-		})
+	for _, k := range kinds {
+		script, err := os.ReadFile(filepath.Join(k.healthDir, "health.lua"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cases(t, k.healthDir) {
+			t.Run(k.gk+"/"+name(c), func(t *testing.T) {
+				vm := lua.VM{UseOpenLibs: false}
+				got, err := vm.ExecuteHealthLua(object(t, k.healthDir, c.InputPath), string(script))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if *got != c.HealthStatus {
+					t.Errorf("got %+v, want %+v", *got, c.HealthStatus)
+				}
+			})
+		}
 	}
 }
 
@@ -133,16 +142,18 @@ func overrides(t *testing.T) lua.ResourceHealthOverrides {
 }
 
 func TestSettingsManagerReadsTheSnippet(t *testing.T) {
-	script, err := os.ReadFile(filepath.Join(healthDir, "health.lua"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	o := overrides(t)
-	if o[gk].HealthLua != string(script) {
-		t.Fatalf("argocd-cm override for %s is not health.lua:\n%s", gk, o[gk].HealthLua)
-	}
-	if o[gk].UseOpenLibs {
-		t.Fatal("the check must work without resource.customizations.useOpenLibs")
+	for _, k := range kinds {
+		script, err := os.ReadFile(filepath.Join(k.healthDir, "health.lua"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o[k.gk].HealthLua != string(script) {
+			t.Fatalf("argocd-cm override for %s is not its health.lua:\n%s", k.gk, o[k.gk].HealthLua)
+		}
+		if o[k.gk].UseOpenLibs {
+			t.Fatal("the check must work without resource.customizations.useOpenLibs")
+		}
 	}
 	if o["argoproj.io/Application"].HealthLua == "" {
 		t.Fatal("no argoproj.io/Application health check in the snippet")
@@ -154,21 +165,23 @@ func TestSettingsManagerReadsTheSnippet(t *testing.T) {
 // answers Progressing "Pending deletion" first, whatever the script returns.
 func TestGetResourceHealth(t *testing.T) {
 	o := overrides(t)
-	for _, c := range cases(t) {
-		t.Run(name(c), func(t *testing.T) {
-			obj := object(t, c.InputPath)
-			want := c.HealthStatus
-			if obj.GetDeletionTimestamp() != nil {
-				want = health.HealthStatus{Status: health.HealthStatusProgressing, Message: "Pending deletion"}
-			}
-			got, err := health.GetResourceHealth(obj, o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got == nil || *got != want {
-				t.Errorf("got %+v, want %+v", got, want)
-			}
-		})
+	for _, k := range kinds {
+		for _, c := range cases(t, k.healthDir) {
+			t.Run(k.gk+"/"+name(c), func(t *testing.T) {
+				obj := object(t, k.healthDir, c.InputPath)
+				want := c.HealthStatus
+				if obj.GetDeletionTimestamp() != nil {
+					want = health.HealthStatus{Status: health.HealthStatusProgressing, Message: "Pending deletion"}
+				}
+				got, err := health.GetResourceHealth(obj, o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got == nil || *got != want {
+					t.Errorf("got %+v, want %+v", got, want)
+				}
+			})
+		}
 	}
 }
 
