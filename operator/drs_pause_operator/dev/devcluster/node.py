@@ -452,40 +452,14 @@ state = "{base / 'state'}"
                     Path(path).unlink(missing_ok=True)
 
     def _kill_shims(self) -> None:
-        """containerd's shims outlive it by design; end the ones of this node by pid."""
-        needle = str(self.socket).encode()
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                cmdline = (entry / "cmdline").read_bytes()
-            except OSError:
-                continue
-            if b"containerd-shim" in cmdline and needle in cmdline:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(int(entry.name), signal.SIGKILL)
+        _kill_shims(self.socket)
 
     def _unmount_under(self, directory: Path) -> None:
-        prefix = str(directory.resolve()) + "/"
-        mounts = []
-        try:
-            for line in Path("/proc/self/mountinfo").read_text().splitlines():
-                point = line.split()[4].encode().decode("unicode_escape")
-                if point.startswith(prefix):
-                    mounts.append(point)
-        except OSError:
-            return
-        for point in sorted(mounts, key=len, reverse=True):
-            subprocess.run(["umount", "-l", point], capture_output=True, check=False)
-
-    def _hierarchies(self) -> list[Path]:
-        if not CGROUP_ROOT.is_dir():
-            return []
-        return [p for p in CGROUP_ROOT.iterdir() if p.is_dir() and (p / "cgroup.procs").exists()]
+        _unmount_under(directory)
 
     def _create_cgroup_root(self) -> None:
         """The kubelet's cgroupRoot, in every mounted hierarchy (the kubelet requires it)."""
-        for hierarchy in self._hierarchies():
+        for hierarchy in _hierarchies():
             path = hierarchy / self.cgroup_name
             path.mkdir(exist_ok=True)
             for name in ("cpuset.cpus", "cpuset.mems"):  # a v1 cpuset starts empty
@@ -493,21 +467,7 @@ state = "{base / 'state'}"
                     (path / name).write_text((hierarchy / name).read_text())
 
     def _remove_cgroup_root(self) -> None:
-        for hierarchy in self._hierarchies():
-            root = hierarchy / self.cgroup_name
-            if not root.is_dir():
-                continue
-            dirs = sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
-                          reverse=True)
-            for path in [*dirs, root]:
-                for attempt in range(20):
-                    try:
-                        for pid in (path / "cgroup.procs").read_text().split():
-                            os.kill(int(pid), signal.SIGKILL)
-                        path.rmdir()
-                        break
-                    except (OSError, ValueError):
-                        time.sleep(0.1 * (attempt + 1) if attempt < 5 else 0.5)
+        _remove_cgroup(self.cgroup_name)
 
     def _enter_host(self) -> None:
         """Record what exists on the host before the first node starts; hold a shared lock."""
@@ -518,6 +478,13 @@ state = "{base / 'state'}"
         if not record.exists():
             record.write_text(json.dumps(
                 {p: os.path.lexists(p) for p in (*HOST_LEFTOVERS, "/run/netns")}))
+        nodes = HOST_STATE / "nodes"
+        nodes.mkdir(exist_ok=True)
+        _clean_stale_nodes(nodes)
+        (nodes / f"{self.id}.json").write_text(json.dumps({
+            "pid": os.getpid(), "node_dir": str(self.node_dir), "socket": str(self.socket),
+            "cgroup": self.cgroup_name,
+        }))
         fcntl.flock(self._host_lock, fcntl.LOCK_SH)
 
     def _remove_host_leftovers(self) -> None:
@@ -530,6 +497,7 @@ state = "{base / 'state'}"
         lock, self._host_lock = self._host_lock, None
         if lock is None:
             return
+        (HOST_STATE / "nodes" / f"{self.id}.json").unlink(missing_ok=True)
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -544,12 +512,85 @@ state = "{base / 'state'}"
             if existed.get("/run/netns") is False:  # containerd made it for pods' namespaces
                 with contextlib.suppress(OSError):
                     os.rmdir("/run/netns")  # only when empty
-            record.unlink(missing_ok=True)
-            (HOST_STATE / "lock").unlink(missing_ok=True)
             with contextlib.suppress(OSError):
+                (HOST_STATE / "nodes").rmdir()  # only when no record of a stale node is left
+                record.unlink(missing_ok=True)
+                (HOST_STATE / "lock").unlink(missing_ok=True)
                 HOST_STATE.rmdir()
         finally:
             lock.close()
+
+
+def _kill_shims(socket: Path) -> None:
+    """containerd's shims outlive it by design; end the ones of one node by pid."""
+    needle = str(socket).encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if b"containerd-shim" in cmdline and needle in cmdline:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(entry.name), signal.SIGKILL)
+
+
+def _unmount_under(directory: Path) -> None:
+    prefix = str(directory.resolve()) + "/"
+    mounts = []
+    try:
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            point = line.split()[4].encode().decode("unicode_escape")
+            if point.startswith(prefix):
+                mounts.append(point)
+    except OSError:
+        return
+    for point in sorted(mounts, key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+
+
+def _hierarchies() -> list[Path]:
+    if not CGROUP_ROOT.is_dir():
+        return []
+    return [p for p in CGROUP_ROOT.iterdir() if p.is_dir() and (p / "cgroup.procs").exists()]
+
+
+def _remove_cgroup(name: str) -> None:
+    """The node's cgroupRoot in every hierarchy: remaining processes killed, then rmdir."""
+    for hierarchy in _hierarchies():
+        root = hierarchy / name
+        if not root.is_dir():
+            continue
+        dirs = sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
+                      reverse=True)
+        for path in [*dirs, root]:
+            for attempt in range(20):
+                try:
+                    for pid in (path / "cgroup.procs").read_text().split():
+                        os.kill(int(pid), signal.SIGKILL)
+                    path.rmdir()
+                    break
+                except (OSError, ValueError):
+                    time.sleep(0.1 * (attempt + 1) if attempt < 5 else 0.5)
+
+
+def _clean_stale_nodes(records: Path) -> None:
+    """Nodes whose owning process was killed (SIGKILL: no cleanup ran): their containers' shims,
+    mounts and cgroups go now. containerd and the kubelet died with their owner already."""
+    for record in records.glob("*.json"):
+        try:
+            info = json.loads(record.read_text())
+            os.kill(int(info["pid"]), 0)
+            continue  # its owner is alive
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError, KeyError):
+            continue
+        _kill_shims(Path(info["socket"]))
+        _remove_cgroup(info["cgroup"])
+        _unmount_under(Path(info["node_dir"]))
+        record.unlink(missing_ok=True)
 
 
 def _run(args: list[str], what: str) -> None:
