@@ -591,6 +591,30 @@ def _clean_stale_nodes(records: Path) -> None:
         _remove_cgroup(info["cgroup"])
         _unmount_under(Path(info["node_dir"]))
         record.unlink(missing_ok=True)
+        _remove_orphan_pod_netns()
+
+
+def _remove_orphan_pod_netns(min_age: float = 120.0) -> None:
+    """Pod network namespaces (containerd's /run/netns/cni-*) that no process is in any more and
+    that are older than MIN_AGE seconds (a live node starts its sandbox's pause process in its
+    namespace within seconds): what the sandboxes of a killed node leave behind."""
+    base = Path("/run/netns")
+    if not base.is_dir():
+        return
+    in_use = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                in_use.add(os.stat(entry / "ns" / "net").st_ino)
+    for path in base.glob("cni-*"):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        if info.st_ino not in in_use and time.time() - info.st_mtime > min_age:
+            subprocess.run(["umount", str(path)], capture_output=True, check=False)
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def _run(args: list[str], what: str) -> None:
