@@ -24,12 +24,6 @@ TOKEN = "node-static-token-4b1c"
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "node: needs a real node (kubelet, containerd) and the image built here"
-    )
-
-
 @pytest.fixture(scope="session")
 def operator_image() -> ImageArchive:
     return ensure_operator_image(log=lambda *_: None)

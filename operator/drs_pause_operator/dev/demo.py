@@ -19,7 +19,7 @@ from pathlib import Path
 
 from drs_pause_operator.dev.devcluster import DevClusterError, LocalControlPlane
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
 TOKEN = "demo-token"
 PAUSABLE = "8d0e8e36-a618-490d-8a46-8c61ac9jb502"

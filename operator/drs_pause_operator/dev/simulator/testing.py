@@ -130,7 +130,7 @@ async def running_simulator(
 
 def _package_root() -> str:
     # operator/ (the source root), so the child imports this very checkout.
-    return str(Path(__file__).resolve().parents[2])
+    return str(Path(__file__).resolve().parents[3])
 
 
 class SimulatorProcess:
