@@ -45,8 +45,10 @@ controlplane:
 	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m drs_pause_operator.dev.devcluster build >/dev/null
 
 ## Build (or find cached) kubelet, kube-controller-manager, kube-scheduler, the pause image and
-## the operator's image (from the Dockerfile, with buildah).
+## the operator's image (from the Dockerfile, with buildah); installs the Debian packages these
+## need (containerd, runc, CNI plugins, buildah, mmdebstrap) when missing.
 node:
+	@scripts/node-packages.sh
 	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m drs_pause_operator.dev.devcluster build --node >/dev/null
 
 ## Check the GitHub workflows with actionlint (built from its Go module, cached).
