@@ -207,6 +207,10 @@ class Controller:
         # workers must outnumber the DRS calls in flight: 2 x batch_size of them fill two full
         # calls even with one-job objects (one filling while one is out). They are idle tasks
         # otherwise, and the rate limiter and max_concurrency still bound what goes to DRS.
+        # Every known object gets a pass: a process that starts its workers late (a standby
+        # that became leader, a leader in a new term) has timers of none of them.
+        for uid in self.cache:
+            self.queue.add(uid)
         for _ in range(max(self.settings.max_concurrency, 2 * self.settings.batch_size)):
             self._workers.append(asyncio.create_task(self.queue.worker(self._process)))
 

@@ -40,7 +40,6 @@ import logging
 import os
 import random
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -264,7 +263,7 @@ class LeaderElector:
 
     ``on_started`` runs when this process becomes the leader; ``on_stopped`` when it stops
     being the leader (before the loss is logged, so no pass of this process runs after the
-    line). :meth:`run` returns when the leadership is lost: the caller ends the process.
+    line). :meth:`run` returns when the leadership is lost: the caller campaigns again.
     """
 
     def __init__(
@@ -425,12 +424,6 @@ class LeaderElector:
 
 # -- wiring into the operator (kopf's memo) --------------------------------------------------------
 
-#: Seconds the process may take to stop by itself after losing the leadership before it is ended
-#: the hard way (os._exit): nothing of a former leader may linger.
-EXIT_GRACE = 10.0
-#: What the process exits with after losing the leadership (client-go users expect a restart).
-LOST_EXIT_CODE = 1
-
 
 def start_election(memo: Any) -> LeaderElector:
     """Campaign in the background; the leader-only parts (``memo.controller``, and
@@ -438,15 +431,23 @@ def start_election(memo: Any) -> LeaderElector:
 
     The standby keeps kopf's watch and the caches warm (the event handlers still feed them,
     and their queues fill), but runs no pass. When the leadership is lost the workers are
-    cancelled at once, the DRS client is closed (a coalesced call not yet sent never goes),
-    and ``memo.leadership_lost`` (set by the runner) is called to end the process.
+    cancelled at once and the DRS gateway is closed (a coalesced call not yet sent never
+    goes); the process then campaigns again, with a new gateway (``memo.new_gateway``) when it
+    leads again. It does not exit: an outage of the API server longer than the renew deadline
+    must not cost a restart, only the time without passes.
     """
     settings = memo.settings
     followers = [c for c in (memo.get("controller"), memo.get("windows")) if c is not None]
     metrics = memo.get("metrics")
     api = LeaseApi(settings.lease_namespace or default_namespace(), settings.lease_name)
+    terms = 0
 
     def started() -> None:
+        nonlocal terms
+        terms += 1
+        renew = memo.get("new_gateway")
+        if terms > 1 and renew is not None:
+            renew()  # the old term's gateway was closed with its calls
         for follower in followers:
             follower.start()
 
@@ -476,18 +477,10 @@ def start_election(memo: Any) -> LeaderElector:
     leading(False)
 
     async def campaign() -> None:
-        await elector.run()
-        # Lost: this process does not campaign again (its caches, clients and in-flight
-        # calls belong to the old term); it exits non-zero and the kubelet restarts it.
-        memo.leader_lost = True
-        log.error("the leadership was lost; exiting (code %s) to start over as a candidate",
-                  LOST_EXIT_CODE)
-        timer = threading.Timer(EXIT_GRACE, os._exit, args=(LOST_EXIT_CODE,))
-        timer.daemon = True
-        timer.start()
-        stop = memo.get("leadership_lost")
-        if stop is not None:
-            stop()
+        while True:
+            await elector.run()
+            log.warning("the leadership was lost; %s campaigns again and runs no pass until "
+                        "it leads", elector.identity)
 
     memo.leader = elector
     memo.leader_task = asyncio.get_running_loop().create_task(campaign())
@@ -507,6 +500,5 @@ async def release_election(memo: Any) -> None:
     elector: LeaderElector | None = memo.get("leader")
     if elector is None:
         return
-    if not memo.get("leader_lost"):
-        await elector.release()
+    await elector.release()  # only if it still holds it
     elector.api.close()

@@ -93,49 +93,13 @@ async def run_operator(
     ready_flag: object | None = None,
     served: Callable[[], bool] = resource_served,
 ) -> int:
-    """Run until asked to stop (0), or until this process lost the leadership (1)."""
+    """Run until asked to stop (``stop_flag``, SIGINT or SIGTERM); 0 then."""
     memo = memo if memo is not None else kopf.Memo()
     memo.settings = settings
-    # kopf stops on the caller's stop flag, or when the leader election (engine/leader.py)
-    # says this process lost the Lease: then it exits non-zero, as client-go's leaders do.
-    stop = asyncio.Event()
-    lost = asyncio.Event()
-
-    def leadership_lost() -> None:
-        lost.set()
-        stop.set()
-
-    memo.leadership_lost = leadership_lost
-    bridge = None
-    if stop_flag is not None:
-        outer = stop_flag
-
-        async def follow() -> None:
-            await outer.wait()
-            stop.set()
-
-        bridge = asyncio.get_running_loop().create_task(follow())
-    try:
-        return await _run(settings, memo, stop, lost, liveness, peering, ready_flag, served)
-    finally:
-        if bridge is not None:
-            bridge.cancel()
-
-
-async def _run(
-    settings: Settings,
-    memo: kopf.Memo,
-    stop_flag: asyncio.Event,
-    lost: asyncio.Event,
-    liveness: str | None,
-    peering: str | None,
-    ready_flag: object | None,
-    served: Callable[[], bool],
-) -> int:
     if not await wait_until_served(stop_flag, served):
         return 0
-    # kopf returns when a stop flag is set or on SIGINT/SIGTERM (it installs its own handlers),
-    # and raises on a fatal error: a return is always a request to stop.
+    # kopf returns when the stop flag is set or on SIGINT/SIGTERM (it installs its own
+    # handlers), and raises on a fatal error: a return is always a request to stop.
     await kopf.operator(
         registry=registry,
         memo=memo,
@@ -147,4 +111,4 @@ async def _run(
         stop_flag=stop_flag,  # type: ignore[arg-type]
         ready_flag=ready_flag,  # type: ignore[arg-type]
     )
-    return 1 if lost.is_set() else 0
+    return 0

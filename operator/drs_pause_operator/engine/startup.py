@@ -88,13 +88,8 @@ def configure_kopf(settings: kopf.OperatorSettings) -> None:
     settings.networking.error_backoffs = ENDLESS_BACKOFF
 
 
-async def startup(memo: kopf.Memo) -> None:
-    config: Settings = memo.settings
-    log.info("starting: %s", describe(config))
-    metrics: Metrics | None = memo.get("metrics")
-    if metrics is None:
-        metrics = Metrics()
-        metrics.serve(config.metrics_port)
+def _gateway(config: Settings, metrics: Metrics) -> DrsGateway:
+    """The way out to DRS: one HTTP client (connection pool) and its coalescing gateway."""
     http = make_http_client(
         ca_bundle=config.ca_bundle,
         timeouts=Timeouts(
@@ -104,14 +99,31 @@ async def startup(memo: kopf.Memo) -> None:
         ),
         max_connections=config.max_concurrency,
     )
+    return DrsGateway(config, metrics, http)
+
+
+async def startup(memo: kopf.Memo) -> None:
+    config: Settings = memo.settings
+    log.info("starting: %s", describe(config))
+    metrics: Metrics | None = memo.get("metrics")
+    if metrics is None:
+        metrics = Metrics()
+        metrics.serve(config.metrics_port)
     memo.metrics = metrics
     # Threads for Kubernetes writes (the client is synchronous). The API server, not this pool,
     # paces a burst: status PATCHes of a 10-job object cost it ~12 ms of CPU each, and 1, 4, 10
     # or 20 client threads all got the same ~60 writes/s on 2 cores (bench). 10 keeps a few in
     # flight without letting one operator crowd the API server.
     memo.kube = KubeApi(metrics, threads=max(4, config.max_concurrency))
-    memo.gateway = DrsGateway(config, metrics, http)
+    memo.gateway = _gateway(config, metrics)
     memo.controller = Controller(config, memo.kube, memo.gateway, metrics)
+
+    def new_gateway() -> None:
+        # A new leadership term: the last term's gateway was closed with its calls.
+        memo.gateway = _gateway(config, metrics)
+        memo.controller.reconciler.gateway = memo.gateway
+
+    memo.new_gateway = new_gateway
     memo.window_kube = KubeWindows(metrics)
     memo.windows = WindowController(memo.window_kube)
     # Only the holder of the Lease runs passes (engine/leader.py): the election starts the
