@@ -183,6 +183,11 @@ def apply_status(
             # Asked about but not answered: poll again later, not at once (a hot loop).
             out.append(job.update(next_attempt_time=now + _poll_interval(job, now)))
             continue
+        if answer is None and job.phase == PENDING and job.attempts > 0 and _due(job, now):
+            # A precheck without an answer for this job: it may be paused already, so it is
+            # not sent on that; it is looked up again later (an answer decides).
+            out.append(job.update(next_attempt_time=now + dt.timedelta(seconds=POLL_MAX)))
+            continue
         if answer is None or job.phase not in (PENDING, ACCEPTED):
             out.append(job)
             continue

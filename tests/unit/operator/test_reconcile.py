@@ -516,3 +516,16 @@ def test_jobs_from_status_skips_junk() -> None:
         ]
     }
     assert jobs_from_status(status) == [job(J1, pause_mode="all", phase=PAUSED, attempts=2)]
+
+
+def test_a_precheck_without_an_answer_does_not_send() -> None:
+    """A job sent before (it may be paused) whose lookup did not answer for it is looked up
+    again later, never sent on the strength of no answer."""
+    sent_before = job(J1, attempts=1)
+    (after,) = apply_status([sent_before], {}, NOW, VERIFY)
+    assert after.phase == PENDING
+    assert due_pauses([after], NOW) == []
+    assert after.next_attempt_time == at(POLL_MAX)
+    # Never sent: nothing to look up, it is sent at once.
+    (fresh,) = apply_status([job(J2)], {}, NOW, VERIFY)
+    assert due_pauses([fresh], NOW) == [fresh]
