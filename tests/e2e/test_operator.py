@@ -96,7 +96,9 @@ def test_paused_partially_paused_and_failed(cluster, namespace, simulator, start
     assert lines["all-good"][1:4] == ["Paused", "2/2", "0"]
     assert lines["mixed"][1:4] == ["PartiallyPaused", "1/2", "1"]
     assert lines["hopeless"][1:4] == ["Failed", "0/1", "1"]
-    assert table.splitlines()[0].split()[:5] == ["NAME", "PHASE", "PAUSED", "FAILED", "AGE"]
+    assert table.splitlines()[0].split()[:6] == [
+        "NAME", "PHASE", "PAUSED", "FAILED", "RESUMES", "AGE"
+    ]
 
     events = cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout
     reasons = [(e["involvedObject"]["name"], e["reason"]) for e in json.loads(events)["items"]]
