@@ -627,14 +627,14 @@ def test_rbac_modes():
                 if "rbac" in d["apiVersion"]]
 
 
-# What each default role may do on drsjobpauses, through the chart's aggregated ClusterRoles.
+# What each default role may do on both kinds, through the chart's aggregated ClusterRoles.
 READ = {"get", "list", "watch"}
 WRITE = {"create", "update", "patch", "delete", "deletecollection"}
-DEFAULT_ROLE_RIGHTS = {
-    "view": {"drsjobpauses": READ, "drsjobpauses/status": READ},
-    "edit": {"drsjobpauses": READ | WRITE, "drsjobpauses/status": READ},
-    "admin": {"drsjobpauses": READ | WRITE, "drsjobpauses/status": READ},
-}
+_VIEW = {"drsjobpauses": READ, "drsjobpauses/status": READ,
+         "drspausewindows": READ, "drspausewindows/status": READ}
+_EDIT = {"drsjobpauses": READ | WRITE, "drsjobpauses/status": READ,
+         "drspausewindows": READ | WRITE, "drspausewindows/status": READ}
+DEFAULT_ROLE_RIGHTS = {"view": _VIEW, "edit": _EDIT, "admin": _EDIT}
 
 
 def aggregated_roles(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

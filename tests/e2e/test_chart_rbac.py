@@ -64,9 +64,23 @@ def _values(simulator_url: str, watched: str) -> dict:
     return operator_values(simulator_url, watchNamespaces=[watched])
 
 
+# Grants of the features beyond pausing (spec.resume.onDelete's finalizer, DrsPauseWindow): the
+# pause flow of this file does not use them, so removing one cannot fail it. They are listed
+# here so that a new grant still needs a line; each is used by the code named beside it.
+BEYOND_PAUSING = [
+    Grant("Role", "", "drsjobpauses", "patch"),  # engine/kube.py patch_finalizers
+    Grant("Role", "", "drsjobpauses", "create"),  # engine/windows.py: a window's child
+    Grant("Role", "", "drsjobpauses", "delete"),  # engine/windows.py: historyLimit
+    Grant("Role", "", "drspausewindows", "list"),  # kopf lists the windows...
+    Grant("Role", "", "drspausewindows", "watch"),  # ...and watches them
+    Grant("Role", "", "drspausewindows/status", "patch"),  # engine/windows.py status
+    Grant("Role", "", "drspausewindows/finalizers", "update"),  # blockOwnerDeletion
+]
+
+
 def test_the_cases_cover_every_rendered_grant(simulator):
     docs = render("cover", "ops", _values(simulator.url, "apps"))
-    assert grants_in(docs, "cover") == set(NAMESPACED)
+    assert grants_in(docs, "cover") == set(NAMESPACED) | set(BEYOND_PAUSING)
 
 
 @pytest.fixture(scope="module")

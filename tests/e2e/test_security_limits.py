@@ -195,8 +195,10 @@ def test_oversized_and_slow_answers_are_cut_off(
     sim.add_fault(kind="timeout", endpoint="pause", job_id=slow, seconds=60, times=1)
     cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
     with HostileServer() as hostile:
-        op = start_operator(operator_args(sim.url, namespace,
-                                          "--request-timeout", str(REQUEST_TIMEOUT)))
+        # The hostile endpoints are named by the objects: the operator must allow them.
+        op = start_operator(operator_args(
+            sim.url, namespace, "--request-timeout", str(REQUEST_TIMEOUT),
+            "--allowed-endpoints", rf"http://127\.0\.0\.1:{hostile.port}/(drip|huge)"))
         started = time.monotonic()
         for name, job in (("big", big), ("slow", slow), ("ok", ok)):
             cluster.kubectl("apply", "-f", "-", input=djp(namespace, name, [(job, "all")],

@@ -100,11 +100,12 @@ cannot enumerate Secrets, only read one whose name it is given).
 
 {{/* The rules the operator needs on the objects it serves, in one namespace or all of them. */}}
 {{- define "drs-pause-operator.rules" -}}
-# kopf lists and watches the DrsJobPause objects (the operator's only input); patch/update set
-# the operator's one finalizer (drs.cloudops.dev/resume), only for spec.resume.onDelete.
+# kopf lists and watches the DrsJobPause objects (the operator's only input); patch sets the
+# operator's one finalizer (drs.cloudops.dev/resume, a JSON patch of metadata.finalizers), only
+# for spec.resume.onDelete.
 - apiGroups: ["drs.cloudops.dev"]
   resources: ["drsjobpauses"]
-  verbs: ["list", "watch", "patch", "update"]
+  verbs: ["list", "watch", "patch"]
 # All results are written as one JSON merge patch of the status subresource; never the spec.
 - apiGroups: ["drs.cloudops.dev"]
   resources: ["drsjobpauses/status"]
