@@ -128,6 +128,10 @@ class Scene:
         one serves the same port with the same task states."""
         # Nothing is processed from here on (so the states read next are final)...
         self.sim.add_fault(kind="drop", endpoint="*", times=None)
+        # ...once the requests already past the fault check (held by the latency fault) are
+        # answered: a pause processed after the states were read would be lost with the process.
+        wait_for(lambda: not self.sim.in_flight(), timeout=30, interval=0.1,
+                 what="no request in flight")
         self.earlier_calls += self.sim.calls()
         tasks = [{"id": t["id"], "status": t["status"]} for t in self.sim.tasks()]
         self.sim.stop()
