@@ -133,7 +133,10 @@ class Scene:
         wait_for(lambda: not self.sim.in_flight(), timeout=30, interval=0.1,
                  what="no request in flight")
         self.earlier_calls += self.sim.calls()
-        tasks = [{"id": t["id"], "status": t["status"]} for t in self.sim.tasks()]
+        # A pause accepted less than --pause-delay ago is still on its way to PAUSING: the new
+        # process starts from where each task is going.
+        tasks = [{"id": t["id"], "status": t.get("pending_status") or t["status"]}
+                 for t in self.sim.tasks()]
         self.sim.stop()
         self.down_until = time.monotonic() + down
         self._tasks_kept = tasks
