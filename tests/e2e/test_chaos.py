@@ -241,7 +241,9 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
         if c["endpoint"] == "pause" and set(c.get("fault") or []) & LOST_ANSWER_FAULTS)
     assert len(verdict.excused) <= opportunities, (verdict.summary(), opportunities)
     per_job = Counter(job for job, _, _ in verdict.excused)
-    assert max(per_job.values(), default=0) <= 2, per_job.most_common(3)
+    # Per job: the client's inline retries of a request whose answer was lost (2, DrsClient's
+    # max_inline_retries) and one look after a restart.
+    assert max(per_job.values(), default=0) <= 3, per_job.most_common(3)
     assert faulty_calls / len(calls) > 0.1
     if verdict.double:
         # Known and open: under chaos the sent-request check (sent.py) finds about 1% of jobs
