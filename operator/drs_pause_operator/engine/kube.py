@@ -186,28 +186,7 @@ class KubeApi:
         return result
 
     async def post_event(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None:
-        now = dt.datetime.now(dt.UTC)
-        event = k8s.CoreV1Event(
-            metadata=k8s.V1ObjectMeta(
-                name=f"{ref.name}.{uuid.uuid4().hex[:12]}", namespace=ref.namespace
-            ),
-            involved_object=k8s.V1ObjectReference(
-                api_version=f"{GROUP}/{VERSION}",
-                kind=KIND,
-                name=ref.name,
-                namespace=ref.namespace,
-                uid=ref.uid,
-            ),
-            type=type_,
-            reason=reason,
-            message=message[:1024],
-            first_timestamp=now,
-            last_timestamp=now,
-            count=1,
-            source=k8s.V1EventSource(component=self._component),
-            reporting_component=self._component,
-            reporting_instance=self._component,
-        )
+        event = make_event(KIND, ref, type_, reason, message, self._component)
         try:
             await self._run(self._core.create_namespaced_event, ref.namespace, event)
             self._metrics.kube_writes.labels("event").inc()
@@ -215,3 +194,31 @@ class KubeApi:
             log.warning(
                 "could not post event %s for %s/%s: %s", reason, ref.namespace, ref.name, err.reason
             )
+
+
+def make_event(
+    kind: str, ref: ObjectRef, type_: str, reason: str, message: str, component: str
+) -> k8s.CoreV1Event:
+    """A core/v1 Event about one of our objects (``kind`` of this group), posted as it is."""
+    now = dt.datetime.now(dt.UTC)
+    return k8s.CoreV1Event(
+        metadata=k8s.V1ObjectMeta(
+            name=f"{ref.name}.{uuid.uuid4().hex[:12]}", namespace=ref.namespace
+        ),
+        involved_object=k8s.V1ObjectReference(
+            api_version=f"{GROUP}/{VERSION}",
+            kind=kind,
+            name=ref.name,
+            namespace=ref.namespace,
+            uid=ref.uid,
+        ),
+        type=type_,
+        reason=reason,
+        message=message[:1024],
+        first_timestamp=now,
+        last_timestamp=now,
+        count=1,
+        source=k8s.V1EventSource(component=component),
+        reporting_component=component,
+        reporting_instance=component,
+    )

@@ -21,7 +21,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from drs_pause_operator.app.metrics import Metrics
+from drs_pause_operator.engine.kube import ObjectRef, make_event
 from drs_pause_operator.engine.workqueue import WorkQueue
 from drs_pause_operator.resource.spec import GROUP, PLURAL, VERSION
 from drs_pause_operator.resource.status import merge_conditions, parse_time
@@ -164,28 +164,8 @@ class KubeWindows:
     async def post_window_event(
         self, meta: WindowMeta, type_: str, reason: str, message: str
     ) -> None:
-        now = dt.datetime.now(dt.UTC)
-        event = k8s.CoreV1Event(
-            metadata=k8s.V1ObjectMeta(
-                name=f"{meta.name}.{uuid.uuid4().hex[:12]}", namespace=meta.namespace
-            ),
-            involved_object=k8s.V1ObjectReference(
-                api_version=f"{GROUP}/{VERSION}",
-                kind=WINDOW_KIND,
-                name=meta.name,
-                namespace=meta.namespace,
-                uid=meta.uid,
-            ),
-            type=type_,
-            reason=reason,
-            message=message[:1024],
-            first_timestamp=now,
-            last_timestamp=now,
-            count=1,
-            source=k8s.V1EventSource(component=self._component),
-            reporting_component=self._component,
-            reporting_instance=self._component,
-        )
+        ref = ObjectRef(meta.namespace, meta.name, meta.uid)
+        event = make_event(WINDOW_KIND, ref, type_, reason, message, self._component)
         try:
             await self._run(self._core.create_namespaced_event, meta.namespace, event)
             self._metrics.kube_writes.labels("event").inc()
