@@ -23,6 +23,14 @@ from typing import Any
 
 import yaml
 
+from drs_pause_operator.resource.resume import (
+    R_ACCEPTED,
+    R_FAILED,
+    RESUMED,
+    Decoration,
+    ResumeState,
+    decorate,
+)
 from drs_pause_operator.resource.status import (
     ACCEPTED,
     FAILED,
@@ -94,6 +102,24 @@ def _rendered(
 ) -> dict[str, Any]:
     status = render(None, jobs, generation, problem, NOW)
     return _object(status, generation, **metadata)
+
+
+def _resume(
+    phases: tuple[tuple[str, str], ...], due: dt.datetime | None = None
+) -> dict[str, Any]:
+    """Both jobs paused, then the resume fields ``resume.decorate`` adds: (resume phase, error
+    code) for JOB_A, JOB_B ("" = no resume begun), and the time a resume is due."""
+    jobs = _jobs((PAUSED, 1, ""), (PAUSED, 1, ""))
+    states = [
+        ResumeState(job_id=j.job_id, phase=phase, error_code=code, attempts=1 if phase else 0,
+                    last_attempt_time=NOW if phase else None)
+        for j, (phase, code) in zip(jobs, phases, strict=True)
+    ]
+    status = render(None, jobs, 1, None, NOW)
+    status = decorate(None, status, Decoration(states, NOW, due, None), 1, NOW)
+    obj = _object(status)
+    obj["spec"]["resume"] = {"after": "2h"}
+    return obj
 
 
 def _previous_order(obj: dict[str, Any]) -> dict[str, Any]:
@@ -218,6 +244,33 @@ CASES: tuple[Case, ...] = (
         lambda: _rendered(_jobs((PAUSED, 1, ""), (PAUSED, 1, "")), INVALID),
         "Degraded",
         f"InvalidSpec: {INVALID.message}",
+    ),
+    # spec.resume: a pause waiting for its resume is done for now (Healthy); the resume itself
+    # is progress; a resume that failed for a job needs someone.
+    Case(
+        "healthy_pausedUntilResume",
+        lambda: _resume((("", ""), ("", "")), due=NOW + dt.timedelta(hours=2)),
+        "Healthy",
+        "2 of 2 jobs paused; resumes at 2026-11-28T12:00:00Z",
+    ),
+    Case(
+        "progressing_resuming",
+        lambda: _resume(((RESUMED, ""), (R_ACCEPTED, ""))),
+        "Progressing",
+        "1 of 2 jobs resumed; 1 in progress",
+    ),
+    Case(
+        "healthy_resumed",
+        lambda: _resume(((RESUMED, ""), (RESUMED, ""))),
+        "Healthy",
+        "2 of 2 jobs resumed",
+    ),
+    Case(
+        "degraded_partiallyResumed",
+        lambda: _resume(((RESUMED, ""), (R_FAILED, "DRS.M00304"))),
+        "Degraded",
+        "JobsFailed: 1 of 2 jobs resumed; 1 failed to resume: DRS.M00304 (set the annotation "
+        "drs.cloudops.dev/resume-now to a new value to send them again)",
     ),
     Case(
         "progressing_terminating",
