@@ -17,6 +17,8 @@ again:
 2. and either it looked first: a batch-status answer about the job, not PAUSING, arrived after
    the previous request carrying the job and before this one (a restart with a write-ahead
    attempt, a transient answer, a lost answer: every later pass looks before it sends);
+   (a request DRS refused as a whole, e.g. HTTP 400 DRS.M00289 for an unknown id in the
+   batch, touched no task: a look before it still counts for the request after it);
 3. or it is the client's inline retry of a whole request that got no per-job answer (dropped,
    cut off, 429, 5xx, unreadable), carrying the same jobs.
 
@@ -143,6 +145,18 @@ def _no_answer(call: dict[str, Any], job_id: str) -> bool:
             or (status == 200 and _answered_about(call, job_id) is None))
 
 
+def _refused(call: dict[str, Any]) -> bool:
+    """DRS refused the request as a whole and touched no task: a 4xx other than 429 (e.g.
+    DRS.M00289 for an unknown job id in the batch) with no per-job results and no fault (a
+    fault's answer says nothing of what DRS did). A look made before such a request still
+    tells the operator what it needs for the next one."""
+    status = call.get("status")
+    return (
+        status is not None and 400 <= status < 500 and status != 429
+        and not call.get("results") and not set(call.get("fault") or []) - {"latency"}
+    )
+
+
 def judge(
     calls: list[dict[str, Any]], jobs: Iterable[str], history: StatusHistory | None
 ) -> Verdict:
@@ -159,7 +173,10 @@ def judge(
                 verdict.regressions.append((job, f"{before[1]} -> Pending"))
         known = [seen for seen, phase, _ in phases if phase in ANSWERED]
         paused_by: dict[str, Any] | None = None
+        reached: dict[str, Any] | None = None  # the last request DRS did not refuse as a whole
         for previous, request in itertools.pairwise(sent):
+            if not _refused(previous):
+                reached = previous
             answer = _answered_about(previous, job)
             if paused_by is None and answer is not None and answer.get("status") == "success":
                 paused_by = previous
@@ -174,7 +191,8 @@ def judge(
                 continue
             looked = [
                 look for look in looks
-                if when(previous) < when(look) and when(look, "time") < arrived
+                if reached is not None and when(reached) < when(look)
+                and when(look, "time") < arrived
                 and (answer := _answered_about(look, job)) is not None
                 and answer.get("status") not in PAUSED_STATES
             ]
@@ -189,6 +207,59 @@ def judge(
                 verdict.double.append((job, request["seq"], "sent again without a batch-status "
                                        "look"))
     return verdict
+
+
+# Faults after which the operator may not have read a per-job answer the log shows.
+ANSWER_LOST = NO_ANSWER_FAULTS | {"http_error", "missing_results"}
+
+
+def resent_in_same_process(
+    calls: list[dict[str, Any]], jobs: Iterable[str], starts: list[float]
+) -> list[tuple[str, int, int]]:
+    """Pause requests that carried a job after the *same* operator process had read DRS's
+    ``success`` for it: (job, seq of the success, seq of the repeat).
+
+    A process that read the success knows the task was accepted; it never sends the job again,
+    whatever a later look shows (DRS may take a while to show PAUSING, or land the task in
+    another state) and whatever failed meanwhile (a status write during an API server outage).
+    Only a new process, knowing no more than the status holds, looks and may send again.
+    ``starts``: when each operator process was started, in order (time.time()).
+    """
+
+    def process(t: float) -> int:
+        return sum(1 for s in starts if s <= t)
+
+    out = []
+    pauses = sorted((c for c in calls if c["endpoint"] == "pause"), key=when)
+    for job in jobs:
+        read: dict[str, Any] | None = None  # the success this process read
+        for call in (c for c in pauses if job in (c.get("job_ids") or [])):
+            if (read is not None and when(read, "time") < when(call)
+                    and process(when(call)) == process(when(read))):
+                out.append((job, read["seq"], call["seq"]))
+            answer = _answered_about(call, job)
+            delivered = call.get("status") == 200 and not set(call.get("fault") or []) & (
+                ANSWER_LOST)
+            if delivered and answer is not None and answer.get("status") == "success":
+                read = call
+    return out
+
+
+def trail(calls: list[dict[str, Any]], history: StatusHistory | None, job: str) -> str:
+    """Every pause and batch-status call about ``job`` and every status version holding it, in
+    time order: what a failed check prints so the repeat can be read without a re-run."""
+    lines = []
+    for call in calls:
+        if call["endpoint"] in ("pause", "status") and job in (call.get("job_ids") or []):
+            answer = _answered_about(call, job)
+            lines.append((when(call), f"{call['seq']:>5} {call['endpoint']:<6} "
+                          f"received {call.get('received')} answered {call['time']} "
+                          f"http {call.get('status')} fault={call.get('fault')} "
+                          f"jobs={len(call.get('job_ids') or [])} answer={answer}"))
+    for seen, phase, attempts in history.job_phases(job) if history is not None else []:
+        stamp = dt.datetime.fromtimestamp(seen, dt.UTC).isoformat()
+        lines.append((seen, f"      status seen {stamp} phase={phase} attempts={attempts}"))
+    return "\n".join(f"  {line}" for _, line in sorted(lines, key=lambda item: item[0]))
 
 
 def wait_in_flight(sim, since: float, timeout: float = 60.0) -> list[dict[str, Any]]:

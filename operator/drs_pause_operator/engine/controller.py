@@ -188,6 +188,7 @@ class Controller:
         if event_type == "DELETED":
             self.cache.pop(uid, None)
             self.queue.forget(uid)
+            self.reconciler.forget(uid)
             self.tally.forget(uid)
             return
         current = self.cache.get(uid)

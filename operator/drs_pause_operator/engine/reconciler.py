@@ -154,6 +154,9 @@ class PassResult:
     # Jobs whose task state batch-status answered in this pass: only those can be found
     # overdue (a lost lookup must not fail a task that did pause).
     observed: set[str] = field(default_factory=set)
+    # The jobs as DRS's pause answers left them, once this pass has read one: kept for the
+    # next pass if this one ends before its status write (see Reconciler._held).
+    answered: list[JobState] | None = None
 
 
 class Reconciler:
@@ -178,9 +181,18 @@ class Reconciler:
         self.rng = rng or random.Random()
         self.policy = policy or Policy(verify_timeout=settings.verify_timeout)
         self.test_hold = float(os.environ.get(TEST_HOLD_ENV) or 0)
+        # The end-of-pass status a failed write could not store, per object uid (see _held).
+        self._unwritten: dict[str, _Unwritten] = {}
+
+    def forget(self, uid: str) -> None:
+        """The object is gone: drop what this process held for it."""
+        self._unwritten.pop(uid, None)
 
     async def reconcile(self, obj: ObjectView) -> PassResult:
         olog = logging.LoggerAdapter(log, {"object": f"{obj.ref.namespace}/{obj.ref.name}"})
+        before = obj.status
+        if not await self._held(obj, olog):
+            return PassResult(wake_after=None)
         now = self.clock()
         start_status = obj.status
         try:
@@ -229,8 +241,33 @@ class Reconciler:
         )
         states = resume.states_from_status(start_status, jobs)
         jobs = resume.hold_new_pauses(jobs, states)
-        problem: Problem | None = None
         result = PassResult(wake_after=None)
+        try:
+            return await self._pass(obj, spec, jobs, states, token, start_status, before, result,
+                                    olog)
+        except BaseException:
+            # Cancelled (leadership lost) or failed after DRS answered the pause: what it
+            # answered must not be lost with the pass.
+            if result.answered is not None and obj.ref.uid not in self._unwritten:
+                self._unwritten[obj.ref.uid] = _Unwritten(
+                    obj.status, self._answered_doc(obj, result.answered, token)
+                )
+            raise
+
+    async def _pass(
+        self,
+        obj: ObjectView,
+        spec: DrsJobPauseSpec,
+        jobs: list[JobState],
+        states: list[resume.ResumeState],
+        token: str | None,
+        start_status: dict[str, Any],
+        before: dict[str, Any],
+        result: PassResult,
+        olog: logging.LoggerAdapter,
+    ) -> PassResult:
+        now = self.clock()
+        problem: Problem | None = None
         if due_checks(jobs, now) or due_pauses(jobs, now):
             conn = await self.connect(spec, obj.ref.namespace)
             if isinstance(conn, Problem):
@@ -265,8 +302,8 @@ class Reconciler:
         jobs, rs = await self._resume(obj, spec, jobs, states, token, problem, olog, result)
         problem = rs.problem
         status = self._status_doc(obj, jobs, token, rs, now)
-        await self._write(obj, status, olog)
-        await self._post_events(obj, start_status)
+        await self._write(obj, status, olog, hold=True)
+        await self._post_events(obj, before)
         for type_, reason, message in resume.events(start_status, obj.status, rs.why):
             await self.kube.post_event(obj.ref, type_, reason, message)
         await self._finalizer(obj, spec, rs.states, olog)
@@ -335,6 +372,7 @@ class Reconciler:
             )
         now = self.clock()
         jobs, verify = apply_pause(jobs, outcomes, now, self.policy, self.rng)
+        result.answered = jobs
         if verify:
             try:
                 answers = await self.gateway.status(conn.target, conn.creds, conn.language, verify)
@@ -350,7 +388,23 @@ class Reconciler:
             result.observed.update(_seen(answers))
             jobs = apply_status(jobs, answers, now, self.policy)
             jobs = settle_not_pausable(jobs, answers, verify)
+            result.answered = jobs
         return jobs
+
+    def _answered_doc(
+        self, obj: ObjectView, jobs: list[JobState], token: str | None
+    ) -> dict[str, Any]:
+        """The status with DRS's pause answers in it, everything else as the object has it."""
+        now, current = self.clock(), obj.status
+        status = render(current, jobs, obj.generation, carried_problem(current), now, token)
+        keep = resume.Decoration(
+            resume.states_from_status(current, jobs),
+            parse_time(current.get("pausedTime")),
+            parse_time(current.get("resumeTime")),
+            current.get("resumeNowToken"),
+            deleting=obj.deleting and RESUME_FINALIZER in obj.finalizers,
+        )
+        return resume.decorate(current, status, keep, obj.generation, now)
 
     # --- spec.resume (the pure steps are in resource/resume.py) -----------------------------
 
@@ -539,13 +593,42 @@ class Reconciler:
         register_secret(*creds.secret_values())
         return Connection(target, creds, spec.language)
 
+    async def _held(self, obj: ObjectView, olog: logging.LoggerAdapter) -> bool:
+        """Write first what the last pass could not, if the object still has the status that
+        pass started from. Else a pass after an API server outage would start from the
+        write-ahead and, for a task DRS accepted but that is not PAUSING (yet, or ever), send
+        the pause again. False when the object is gone or was replaced.
+
+        Kept across a lost and regained leadership (the outage that failed the write usually
+        cost the Lease too): if another replica wrote the status meanwhile, the watch has shown
+        it (the Lease changes hands only after a full lease duration) and the base differs."""
+        held = self._unwritten.pop(obj.ref.uid, None)
+        if held is None or not obj.status_is(held.base):
+            return True
+        olog.info("writing the status an earlier pass could not store")
+        return await self._write(obj, held.status, olog, hold=True)
+
     async def _write(
-        self, obj: ObjectView, status: dict[str, Any], olog: logging.LoggerAdapter
+        self,
+        obj: ObjectView,
+        status: dict[str, Any],
+        olog: logging.LoggerAdapter,
+        *,
+        hold: bool = False,
     ) -> bool:
-        """Patch status if it changed. False when the object is gone or was replaced."""
+        """Patch status if it changed. False when the object is gone or was replaced.
+
+        ``hold``: the status ends a pass (DRS answers are in it); if the write fails, keep it
+        for the object's next pass in this process (:meth:`_held`)."""
         if obj.status_is(status):
             return True
-        body = await self.kube.patch_status(obj.ref, status)
+        base = obj.status if hold else None
+        try:
+            body = await self.kube.patch_status(obj.ref, status)
+        except BaseException:  # also cancelled mid-write: it may or may not have landed
+            if base is not None:
+                self._unwritten[obj.ref.uid] = _Unwritten(base, status)
+            raise
         if body is None:
             olog.info("object is gone or replaced; dropping this pass's status")
             return False
@@ -578,6 +661,12 @@ class _ResumePass(resume.Decoration):
     """A pass's resume part: what the status shows of it, and why it began (if it did)."""
 
     why: str | None = None
+
+
+@dataclass(frozen=True)
+class _Unwritten:
+    base: dict[str, Any]  # the object's status when the write failed
+    status: dict[str, Any]  # what the pass meant to write
 
 
 def _task_states(jobs: list[JobState], answers: dict[str, Any]) -> list[JobState]:

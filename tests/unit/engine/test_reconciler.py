@@ -8,23 +8,29 @@ Each pass starts from the status the previous one wrote, as after a restart.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+import urllib3
 
+from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 from drs_pause_operator.drs.errors import DrsAuthenticationError, DrsServerError
 from drs_pause_operator.drs.outcomes import PauseOutcome
+from drs_pause_operator.engine.reconciler import Reconciler
 from drs_pause_operator.resource.reconcile import POLL_MIN, Policy
 from drs_pause_operator.resource.status import ACCEPTED, FAILED, PAUSED, PENDING
 
 from ..operator.values import J1, J2, J3, NOW, Task
 from .fakes import (
     PROJECT,
+    SETTINGS,
     TOKEN,
     Clock,
     FakeKube,
     ScriptedGateway,
+    make_object,
     one_pass,
     sim_gateway,
     spec_dict,
@@ -334,3 +340,82 @@ async def test_busy_202_without_results_leaves_jobs_pending() -> None:
         assert p.job(J1)["errorCode"] == "DRS.M01504"
         assert p.wake is not None and p.wake > 0
         assert p.condition("Ready")["status"] == "False"
+
+
+class _Outage:
+    """A status write that fails like an API server going away (the write-ahead gets through)."""
+
+    def __init__(self, fail_on: int) -> None:
+        self.writes, self.fail_on = 0, fail_on
+
+    def __call__(self, _status: dict[str, Any]) -> None:
+        self.writes += 1
+        if self.writes == self.fail_on:
+            raise urllib3.exceptions.MaxRetryError(None, "/status", "connection refused")
+
+
+def _reconciler(kube: FakeKube, gateway: Any, clock: Clock) -> Reconciler:
+    return Reconciler(SETTINGS, kube, gateway, Metrics(), clock=clock, policy=Policy())
+
+
+async def test_a_result_whose_write_failed_is_written_next_pass_not_sent_again() -> None:
+    """DRS accepted the pause but the task is not PAUSING yet (or never gets there); the status
+    write with that answer fails. The next pass must not start from the write-ahead (it would
+    look, see the task running and pause it again)."""
+    clock = Clock(NOW)
+    outage = _Outage(fail_on=2)  # 1: write-ahead, 2: the pass's result
+    kube = FakeKube(before_write=outage).token_secret()
+    gw = ScriptedGateway(pause=pause_all(), verify=answer_all(RUNNING), checks=answer_all(RUNNING))
+    reconciler = _reconciler(kube, gw, clock)
+    obj = make_object(spec_dict(J1))
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        await reconciler.reconcile(obj)
+    assert [(j["phase"], j["attempts"]) for j in obj.status["jobs"]] == [(PENDING, 1)]
+
+    clock.advance(POLL_MIN)
+    await reconciler.reconcile(obj)
+    assert gw.sent("pause") == [[J1]]
+    assert kube.statuses[1]["jobs"][0]["phase"] == ACCEPTED  # the held result, written first
+    assert obj.status["jobs"][0]["phase"] == ACCEPTED
+
+
+async def test_a_held_result_is_dropped_when_the_status_changed_meanwhile() -> None:
+    """Someone else wrote the status since (e.g. the other replica while this one was not
+    leader): what this process held is stale, and the pass looks before it sends."""
+    clock = Clock(NOW)
+    kube = FakeKube(before_write=_Outage(fail_on=2)).token_secret()
+    gw = ScriptedGateway(pause=pause_all(), verify=answer_all(RUNNING), checks=answer_all(RUNNING))
+    reconciler = _reconciler(kube, gw, clock)
+    obj = make_object(spec_dict(J1))
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        await reconciler.reconcile(obj)
+    other = {**obj.status, "jobs": [{**obj.status["jobs"][0], "attempts": 2}]}
+    obj.status = other
+
+    clock.advance(POLL_MIN)
+    await reconciler.reconcile(obj)
+    assert gw.sent("checks") == [[J1]]  # looked first, as after a restart
+    assert all(s["jobs"][0]["attempts"] != 1 or s["jobs"][0]["phase"] != ACCEPTED
+               for s in kube.statuses)  # the held status was never written
+
+
+async def test_a_pass_cancelled_after_the_pause_answer_keeps_it_for_the_next_pass() -> None:
+    """Leadership lost while the verification lookup is out: the workers are cancelled. DRS
+    answered the pause; the next pass (same process, new term) writes that, sends nothing."""
+    clock = Clock(NOW)
+    kube = FakeKube().token_secret()
+
+    def cancelled(_ids: list[str]) -> dict[str, Any]:
+        raise asyncio.CancelledError
+
+    gw = ScriptedGateway(pause=pause_all(), verify=cancelled, checks=answer_all(RUNNING))
+    reconciler = _reconciler(kube, gw, clock)
+    obj = make_object(spec_dict(J1, J2))
+    with pytest.raises(asyncio.CancelledError):
+        await reconciler.reconcile(obj)
+    assert [j["phase"] for j in obj.status["jobs"]] == [PENDING, PENDING]  # the write-ahead
+
+    clock.advance(POLL_MIN)
+    await reconciler.reconcile(obj)
+    assert gw.sent("pause") == [[J1, J2]]
+    assert [j["phase"] for j in kube.statuses[1]["jobs"]] == [ACCEPTED, ACCEPTED]
