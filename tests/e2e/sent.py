@@ -147,13 +147,14 @@ def _no_answer(call: dict[str, Any], job_id: str) -> bool:
 
 def _refused(call: dict[str, Any]) -> bool:
     """DRS refused the request as a whole and touched no task: a 4xx other than 429 (e.g.
-    DRS.M00289 for an unknown job id in the batch) with no per-job results and no fault (a
-    fault's answer says nothing of what DRS did). A look made before such a request still
-    tells the operator what it needs for the next one."""
+    DRS.M00289 for an unknown job id in the batch, whose results name only the unknown ids),
+    no success in it, and no fault (a fault's answer says nothing of what DRS did). A look
+    made before such a request still tells the operator what it needs for the next one."""
     status = call.get("status")
     return (
         status is not None and 400 <= status < 500 and status != 429
-        and not call.get("results") and not set(call.get("fault") or []) - {"latency"}
+        and not any(r.get("status") == "success" for r in call.get("results") or [])
+        and not set(call.get("fault") or []) - {"latency"}
     )
 
 

@@ -49,6 +49,7 @@ def test_a_request_refused_as_a_whole_does_not_use_up_the_look_before_it() -> No
     """Look, send (HTTP 400 DRS.M00289 for another id in the batch: DRS touched no task), send
     again without the unknown id: the look still stands, nothing happened in DRS since."""
     refused = pause(3, 5, [JOB, OTHER], answer=None, status=400)
+    refused["results"] = [{"id": OTHER, "status": "failed", "error_code": "DRS.M00289"}]
     calls = [pause(1, 0, [JOB]), look(2, 3, "INCRE_TRANSFER_FAILED"), refused,
              pause(4, 6, [JOB])]
     verdict = judge(calls, [JOB], None)
