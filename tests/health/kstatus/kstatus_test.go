@@ -50,6 +50,12 @@ var cases = map[string]want{
 	// As written before that order: kstatus alone reads the first True condition and stops at
 	// Reconciling; the expressions read Stalled whatever the order.
 	"degraded_credentialsNotFoundPreviousOrder": {"InProgress", "Failed"},
+	// spec.resume: waiting for the resume and resumed are done, resuming is progress, a resume
+	// that failed for a job needs someone.
+	"healthy_pausedUntilResume": {"Current", "Current"},
+	"progressing_resuming":      {"InProgress", "InProgress"},
+	"healthy_resumed":           {"Current", "Current"},
+	"degraded_partiallyResumed": {"Failed", "Failed"},
 	// kstatus reads deletionTimestamp; Flux's evaluator leaves that to the expressions, and
 	// these do not look at it.
 	"progressing_terminating":              {"Terminating", "InProgress"},
