@@ -15,11 +15,12 @@ the same place. The pass knows nothing of caches, queues or kopf: it is given an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 import os
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -155,7 +156,7 @@ class PassResult:
     # overdue (a lost lookup must not fail a task that did pause).
     observed: set[str] = field(default_factory=set)
     # The jobs as DRS's pause answers left them, once this pass has read one: kept for the
-    # next pass if this one ends before its status write (see Reconciler._held).
+    # next pass if this one ends before its status write (Reconciler._keeping_answers).
     answered: list[JobState] | None = None
 
 
@@ -189,12 +190,17 @@ class Reconciler:
         self._unwritten.pop(uid, None)
 
     async def reconcile(self, obj: ObjectView) -> PassResult:
+        result = PassResult(wake_after=None)
+        with self._keeping_answers(obj, result):
+            return await self._reconcile(obj, result)
+
+    async def _reconcile(self, obj: ObjectView, result: PassResult) -> PassResult:
         olog = logging.LoggerAdapter(log, {"object": f"{obj.ref.namespace}/{obj.ref.name}"})
         before = obj.status
-        if not await self._held(obj, olog):
+        start_status = await self._held(obj, before, olog)
+        if start_status is None:
             return PassResult(wake_after=None)
         now = self.clock()
-        start_status = obj.status
         try:
             spec = parse_spec(obj.spec)
         except SpecError as err:
@@ -241,32 +247,6 @@ class Reconciler:
         )
         states = resume.states_from_status(start_status, jobs)
         jobs = resume.hold_new_pauses(jobs, states)
-        result = PassResult(wake_after=None)
-        try:
-            return await self._pass(obj, spec, jobs, states, token, start_status, before, result,
-                                    olog)
-        except BaseException:
-            # Cancelled (leadership lost) or failed after DRS answered the pause: what it
-            # answered must not be lost with the pass.
-            if result.answered is not None and obj.ref.uid not in self._unwritten:
-                self._unwritten[obj.ref.uid] = _Unwritten(
-                    obj.status, self._answered_doc(obj, result.answered, token)
-                )
-            raise
-
-    async def _pass(
-        self,
-        obj: ObjectView,
-        spec: DrsJobPauseSpec,
-        jobs: list[JobState],
-        states: list[resume.ResumeState],
-        token: str | None,
-        start_status: dict[str, Any],
-        before: dict[str, Any],
-        result: PassResult,
-        olog: logging.LoggerAdapter,
-    ) -> PassResult:
-        now = self.clock()
         problem: Problem | None = None
         if due_checks(jobs, now) or due_pauses(jobs, now):
             conn = await self.connect(spec, obj.ref.namespace)
@@ -391,11 +371,11 @@ class Reconciler:
             result.answered = jobs
         return jobs
 
-    def _answered_doc(
-        self, obj: ObjectView, jobs: list[JobState], token: str | None
-    ) -> dict[str, Any]:
-        """The status with DRS's pause answers in it, everything else as the object has it."""
+    def _answered_doc(self, obj: ObjectView, jobs: list[JobState]) -> dict[str, Any]:
+        """The status with DRS's pause answers in it, everything else as the object has it
+        (the pass's write-ahead, which also holds the retry token it acted on)."""
         now, current = self.clock(), obj.status
+        token = current.get("retryFailedToken")
         status = render(current, jobs, obj.generation, carried_problem(current), now, token)
         keep = resume.Decoration(
             resume.states_from_status(current, jobs),
@@ -593,20 +573,36 @@ class Reconciler:
         register_secret(*creds.secret_values())
         return Connection(target, creds, spec.language)
 
-    async def _held(self, obj: ObjectView, olog: logging.LoggerAdapter) -> bool:
+    async def _held(
+        self, obj: ObjectView, status: dict[str, Any], olog: logging.LoggerAdapter
+    ) -> dict[str, Any] | None:
         """Write first what the last pass could not, if the object still has the status that
         pass started from. Else a pass after an API server outage would start from the
         write-ahead and, for a task DRS accepted but that is not PAUSING (yet, or ever), send
-        the pause again. False when the object is gone or was replaced.
+        the pause again. Returns the status the pass starts from (``status``, the object's, if
+        nothing was held); None when the object is gone or was replaced.
 
         Kept across a lost and regained leadership (the outage that failed the write usually
         cost the Lease too): if another replica wrote the status meanwhile, the watch has shown
         it (the Lease changes hands only after a full lease duration) and the base differs."""
         held = self._unwritten.pop(obj.ref.uid, None)
         if held is None or not obj.status_is(held.base):
-            return True
+            return status
         olog.info("writing the status an earlier pass could not store")
-        return await self._write(obj, held.status, olog, hold=True)
+        return obj.status if await self._write(obj, held.status, olog, hold=True) else None
+
+    @contextlib.contextmanager
+    def _keeping_answers(self, obj: ObjectView, result: PassResult) -> Iterator[None]:
+        """A pass cancelled (leadership lost) or failed after DRS answered its pause keeps the
+        answers for the object's next pass, unless its final write kept the whole status."""
+        try:
+            yield
+        except BaseException:
+            if result.answered is not None and obj.ref.uid not in self._unwritten:
+                self._unwritten[obj.ref.uid] = _Unwritten(
+                    obj.status, self._answered_doc(obj, result.answered)
+                )
+            raise
 
     async def _write(
         self,
@@ -622,12 +618,11 @@ class Reconciler:
         for the object's next pass in this process (:meth:`_held`)."""
         if obj.status_is(status):
             return True
-        base = obj.status if hold else None
         try:
             body = await self.kube.patch_status(obj.ref, status)
         except BaseException:  # also cancelled mid-write: it may or may not have landed
-            if base is not None:
-                self._unwritten[obj.ref.uid] = _Unwritten(base, status)
+            if hold:  # the object's status is still the one the write would have replaced
+                self._unwritten[obj.ref.uid] = _Unwritten(obj.status, status)
             raise
         if body is None:
             olog.info("object is gone or replaced; dropping this pass's status")
