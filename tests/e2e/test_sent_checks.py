@@ -23,9 +23,9 @@ def pause(seq: int, at: float, jobs: list[str], *, answer: str | None = "success
             "status": status, "fault": fault, "job_ids": jobs, "results": results}
 
 
-def look(seq: int, at: float, state: str, jobs: list[str] = [JOB]) -> dict[str, Any]:  # noqa: B006
+def look(seq: int, at: float, state: str, jobs: tuple[str, ...] = (JOB,)) -> dict[str, Any]:
     return {"seq": seq, "endpoint": "status", "received": _at(at), "time": _at(at + 0.1),
-            "status": 200, "fault": None, "job_ids": jobs,
+            "status": 200, "fault": None, "job_ids": list(jobs),
             "results": [{"id": j, "status": state} for j in jobs]}
 
 

@@ -249,6 +249,22 @@ class Pass:
         return next(c for c in self.status["conditions"] if c["type"] == ctype)
 
 
+def make_reconciler(
+    gateway: Any,
+    kube: FakeKube,
+    *,
+    clock: Clock,
+    policy: Policy | None = None,
+    settings: Settings = SETTINGS,
+    seed: int = 7,
+) -> Reconciler:
+    """The operator's real pass over these fakes; one instance may run several passes (what a
+    running process keeps between them, e.g. a status whose write failed)."""
+    return Reconciler(
+        settings, kube, gateway, Metrics(), clock=clock, rng=random.Random(seed), policy=policy
+    )
+
+
 async def one_pass(
     gateway: Any,
     spec: Mapping[str, Any],
@@ -268,15 +284,8 @@ async def one_pass(
 
     The object's finalizers are ``kube.finalizers`` (what the fake API server holds)."""
     kube = kube if kube is not None else FakeKube().token_secret()
-    reconciler = Reconciler(
-        settings,
-        kube,
-        gateway,
-        Metrics(),
-        clock=clock,
-        rng=random.Random(seed),
-        policy=policy,
-    )
+    reconciler = make_reconciler(gateway, kube, clock=clock, policy=policy, settings=settings,
+                                 seed=seed)
     obj = make_object(
         spec,
         status,

@@ -14,23 +14,21 @@ from typing import Any
 import pytest
 import urllib3
 
-from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 from drs_pause_operator.drs.errors import DrsAuthenticationError, DrsServerError
 from drs_pause_operator.drs.outcomes import PauseOutcome
-from drs_pause_operator.engine.reconciler import Reconciler
 from drs_pause_operator.resource.reconcile import POLL_MIN, Policy
 from drs_pause_operator.resource.status import ACCEPTED, FAILED, PAUSED, PENDING
 
 from ..operator.values import J1, J2, J3, NOW, Task
 from .fakes import (
     PROJECT,
-    SETTINGS,
     TOKEN,
     Clock,
     FakeKube,
     ScriptedGateway,
     make_object,
+    make_reconciler,
     one_pass,
     sim_gateway,
     spec_dict,
@@ -354,10 +352,6 @@ class _Outage:
             raise urllib3.exceptions.MaxRetryError(None, "/status", "connection refused")
 
 
-def _reconciler(kube: FakeKube, gateway: Any, clock: Clock) -> Reconciler:
-    return Reconciler(SETTINGS, kube, gateway, Metrics(), clock=clock, policy=Policy())
-
-
 async def test_a_result_whose_write_failed_is_written_next_pass_not_sent_again() -> None:
     """DRS accepted the pause but the task is not PAUSING yet (or never gets there); the status
     write with that answer fails. The next pass must not start from the write-ahead (it would
@@ -366,7 +360,7 @@ async def test_a_result_whose_write_failed_is_written_next_pass_not_sent_again()
     outage = _Outage(fail_on=2)  # 1: write-ahead, 2: the pass's result
     kube = FakeKube(before_write=outage).token_secret()
     gw = ScriptedGateway(pause=pause_all(), verify=answer_all(RUNNING), checks=answer_all(RUNNING))
-    reconciler = _reconciler(kube, gw, clock)
+    reconciler = make_reconciler(gw, kube, clock=clock, policy=Policy())
     obj = make_object(spec_dict(J1))
     with pytest.raises(urllib3.exceptions.MaxRetryError):
         await reconciler.reconcile(obj)
@@ -385,7 +379,7 @@ async def test_a_held_result_is_dropped_when_the_status_changed_meanwhile() -> N
     clock = Clock(NOW)
     kube = FakeKube(before_write=_Outage(fail_on=2)).token_secret()
     gw = ScriptedGateway(pause=pause_all(), verify=answer_all(RUNNING), checks=answer_all(RUNNING))
-    reconciler = _reconciler(kube, gw, clock)
+    reconciler = make_reconciler(gw, kube, clock=clock, policy=Policy())
     obj = make_object(spec_dict(J1))
     with pytest.raises(urllib3.exceptions.MaxRetryError):
         await reconciler.reconcile(obj)
@@ -409,7 +403,7 @@ async def test_a_pass_cancelled_after_the_pause_answer_keeps_it_for_the_next_pas
         raise asyncio.CancelledError
 
     gw = ScriptedGateway(pause=pause_all(), verify=cancelled, checks=answer_all(RUNNING))
-    reconciler = _reconciler(kube, gw, clock)
+    reconciler = make_reconciler(gw, kube, clock=clock, policy=Policy())
     obj = make_object(spec_dict(J1, J2))
     with pytest.raises(asyncio.CancelledError):
         await reconciler.reconcile(obj)
