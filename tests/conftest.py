@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import sys
 import threading
+import traceback
 
 import pytest
 
@@ -21,9 +23,19 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     # may still sit in a blocking call when the interpreter finalizes. After a full run the
     # process once died there with SIGABRT (exit 134), after pytest had printed its verdict, so
     # the verdict was lost. pytest's verdict is final by now (summary printed, hooks run): exit
-    # with it without finalizing, but only when such a thread is still alive.
-    stray = [t.name for t in threading.enumerate() if t.daemon and t.is_alive()]
+    # with it without finalizing, but only when such a thread is still alive, and name it with
+    # where it stands, so the helper that outlived its test can be found and stopped.
+    stray = [t for t in threading.enumerate() if t.daemon and t.is_alive()]
     if stray and _EXIT_STATUS:
+        frames = sys._current_frames()
+        for thread in stray:
+            where = traceback.format_stack(frames[thread.ident])[-3:] if thread.ident in frames \
+                else []
+            print(f"daemon thread still running at exit: {thread.name}\n{''.join(where)}",
+                  file=sys.stderr)
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_EXIT_STATUS[-1])
+    # Should the interpreter still abort while finalizing, leave every thread's stack behind
+    # (pytest's own faulthandler is off again by now).
+    faulthandler.enable(file=sys.__stderr__, all_threads=True)
