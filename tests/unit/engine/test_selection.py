@@ -3,16 +3,13 @@ per generation, recorded in status.selection, then paused as if the ids were lis
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
-from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.dev.simulator.testing import running_simulator
-from drs_pause_operator.engine.reconciler import Reconciler
 from drs_pause_operator.resource.selector import RESELECT_ANNOTATION
 
 from ..operator.values import NOW
-from .fakes import PROJECT, SETTINGS, TOKEN, Clock, FakeKube, make_object, sim_gateway
+from .fakes import PROJECT, TOKEN, Clock, FakeKube, make_object, make_reconciler, sim_gateway
 
 STATES = ["INCRE_TRANSFER_STARTED", "PAUSING", "FULL_TRANSFER_COMPLETE", "CREATING"]
 
@@ -24,8 +21,7 @@ def spec(url: str, **selector: Any) -> dict[str, Any]:
 
 async def run(gw, kube: FakeKube, body: dict[str, Any], status: dict[str, Any] | None = None,
               *, generation: int = 1, reselect: str | None = None):
-    reconciler = Reconciler(SETTINGS, kube, gw, Metrics(), clock=Clock(NOW),
-                            rng=random.Random(3))
+    reconciler = make_reconciler(gw, kube, clock=Clock(NOW), seed=3)
     obj = make_object(body, status, generation=generation,
                       annotations={RESELECT_ANNOTATION: reselect} if reselect else None)
     result = await reconciler.reconcile(obj)
@@ -173,7 +169,7 @@ async def test_a_deleting_object_is_not_resolved_again() -> None:
         body = spec(sim.url, maxJobs=2)
         status, _ = await run(gw, kube, body)
         sim.seed_many(3, prefix="more", fields={"db_use_type": "sync"})
-        reconciler = Reconciler(SETTINGS, kube, gw, Metrics(), clock=Clock(NOW))
+        reconciler = make_reconciler(gw, kube, clock=Clock(NOW))
         obj = make_object(body, status, annotations={RESELECT_ANNOTATION: "again"})
         obj.deleting = True
         calls = len(sim.calls("list"))
