@@ -29,8 +29,8 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     if stray and _EXIT_STATUS:
         frames = sys._current_frames()
         for thread in stray:
-            where = traceback.format_stack(frames[thread.ident])[-3:] if thread.ident in frames \
-                else []
+            frame = frames.get(thread.ident) if thread.ident is not None else None
+            where = traceback.format_stack(frame)[-3:] if frame is not None else []
             print(f"daemon thread still running at exit: {thread.name}\n{''.join(where)}",
                   file=sys.stderr)
         sys.stdout.flush()
