@@ -176,6 +176,8 @@ class Controller:
             policy=self.policy,
         )
         self._workers: list[asyncio.Task[None]] = []
+        # Passes in progress: object name and monotonic start, for describe().
+        self._running: dict[Any, tuple[str, float]] = {}
         # The Lease holder identity while this process leads (engine/leader.py): each pass
         # logs it, so the logs of two replicas show who acted when.
         self.identity = ""
@@ -227,10 +229,21 @@ class Controller:
         if entry is None:
             return
         started = time.perf_counter()
+        self._running[uid] = (f"{entry.ref.namespace}/{entry.ref.name}", time.monotonic())
         log.debug("pass start %s/%s holder=%s mono=%.3f", entry.ref.namespace, entry.ref.name,
                   self.identity, time.monotonic())
         try:
             result = await self.reconciler.reconcile(entry)
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is None or task.cancelling():
+                raise  # the workers are being stopped
+            # A cancellation nobody requested (one leaked from a timeout below): a bug, but
+            # not one that may cost the object its next pass (the worker would end with it).
+            wake = self.policy.transient_retry
+            log.error("pass of %s/%s ended with a cancellation nobody requested; retrying in "
+                      "%ss", entry.ref.namespace, entry.ref.name, wake, exc_info=True)
+            result = PassResult(wake_after=wake)
         except Exception as err:
             if _kube_unavailable(err):
                 # E.g. the API server restarting: nothing is lost (the status holds the
@@ -253,10 +266,28 @@ class Controller:
                 )
             result = PassResult(wake_after=wake)
         finally:
+            self._running.pop(uid, None)
             self.metrics.reconcile.observe(time.perf_counter() - started)
             self._catch_up(entry)
+        log.debug("pass end %s/%s wake=%s drs_calls=%d", entry.ref.namespace, entry.ref.name,
+                  "-" if result.wake_after is None else f"{result.wake_after:.1f}s",
+                  result.drs_calls)
         if result.wake_after is not None and uid in self.cache:
             self.queue.add_after(uid, result.wake_after)
+
+    def describe(self, now: float | None = None) -> list[str]:
+        """What the controller is doing, for a dump (engine/dump.py): its queue and the passes
+        in progress, longest first."""
+        now = time.monotonic() if now is None else now
+        alive = sum(1 for task in self._workers if not task.done())
+        lines = [
+            f"controller: {len(self.cache)} objects cached, {len(self.queue)} queued or in "
+            f"progress, {self.queue.delayed} timers, {alive}/{len(self._workers)} workers "
+            f"alive, holder {self.identity or '-'}"
+        ]
+        for name, since in sorted(self._running.values(), key=lambda item: item[1]):
+            lines.append(f"  pass of {name} running for {now - since:.1f}s")
+        return lines
 
     def _catch_up(self, entry: Entry) -> None:
         """Keep the cache from falling behind this pass's own status write.

@@ -16,6 +16,7 @@ import kopf
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings, describe
 from drs_pause_operator.drs.transport import Timeouts, make_http_client
+from drs_pause_operator.engine import dump
 from drs_pause_operator.engine.controller import Controller
 from drs_pause_operator.engine.kube import KubeApi
 from drs_pause_operator.engine.leader import release_election, start_election, stop_election
@@ -129,9 +130,11 @@ async def startup(memo: kopf.Memo) -> None:
     # Only the holder of the Lease runs passes (engine/leader.py): the election starts the
     # controllers' workers when this process becomes the leader.
     start_election(memo)
+    dump.install(memo)  # kill -USR1: what is every pass waiting on?
 
 
 async def shutdown(memo: Any) -> None:
+    dump.uninstall()
     await stop_election(memo)
     controller = memo.get("controller")
     if controller is not None:
