@@ -26,6 +26,9 @@ from drs_pause_operator.resource.spec import GROUP, KIND, PLURAL, VERSION
 log = logging.getLogger(__name__)
 
 SECRET_CACHE_SECONDS = 5.0  # a burst of objects sharing one Secret reads it once
+# (connect, read) seconds for every call: the client's default is to wait for ever, and a
+# request that never gets an answer would hold its pass (and a thread) for good.
+REQUEST_TIMEOUT = (5.0, 30.0)
 
 
 class SecretUnavailable(Exception):
@@ -69,6 +72,7 @@ class KubeApi:
         self._reading: dict[tuple[str, str], asyncio.Future[SecretData]] = {}
 
     async def _run(self, fn, *args, **kwargs) -> Any:
+        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
 
