@@ -27,6 +27,7 @@ from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.drs.auth import TokenCache, auth_for
 from drs_pause_operator.drs.client import DrsClient
+from drs_pause_operator.drs.errors import DrsTransportError
 from drs_pause_operator.drs.models import JobInfo, JobStatus, ListJobsRequest, PauseInfo
 from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.outbound.ratelimit import THROTTLE_CODES, RateLimitedAuth, TokenBucket
@@ -81,7 +82,7 @@ class _Batcher:
         for job_id in ids:
             # Two objects listing the same job share one entry: DRS rejects duplicates.
             fut = self._pending.get(job_id)
-            if fut is None:
+            if fut is None or fut.done():  # done before its call: a waiter cancelled it
                 fut = loop.create_future()
                 self._pending[job_id] = fut
             futures.append(fut)
@@ -141,12 +142,24 @@ class _Batcher:
                 if not fut.done():
                     fut.set_exception(err)
             return
+        except BaseException:
+            # Cancelled (e.g. the loop shutting down): the waiters must not wait for ever.
+            for fut in batch.values():
+                if not fut.done():
+                    fut.set_exception(DrsTransportError("the call was cancelled"))
+            raise
         finally:
             self._in_flight -= 1
             self._changed.set()
         for job_id, fut in batch.items():
             if not fut.done():
                 fut.set_result(results.get(job_id))
+
+
+async def _wait(futures: list[asyncio.Future[object]]) -> list[object]:
+    """The results of a caller's futures. A caller that is cancelled stops waiting without
+    cancelling them: another object listing the same job shares its future."""
+    return list(await asyncio.gather(*(asyncio.shield(f) for f in futures)))
 
 
 class DrsGateway:
@@ -259,7 +272,7 @@ class DrsGateway:
                 expecting=lambda: key in self._announced,
             )
         futures = batcher.submit([j.job_id for j in jobs])
-        results = await asyncio.gather(*futures)
+        results = await _wait(futures)
         return {j.job_id: r for j, r in zip(jobs, results, strict=True) if r is not None}  # type: ignore[misc]
 
     async def resume(
@@ -285,7 +298,7 @@ class DrsGateway:
                 ready=self._bucket(target.endpoint, creds.fingerprint).ready,
                 expecting=lambda: key in self._announced,
             )
-        results = await asyncio.gather(*batcher.submit(list(ids)))
+        results = await _wait(batcher.submit(list(ids)))
         return {i: r for i, r in zip(ids, results, strict=True) if r is not None}  # type: ignore[misc]
 
     async def status(
@@ -306,7 +319,7 @@ class DrsGateway:
                 100,
                 ready=self._bucket(target.endpoint, creds.fingerprint).ready,
             )
-        results = await asyncio.gather(*batcher.submit(list(ids)))
+        results = await _wait(batcher.submit(list(ids)))
         return {i: r for i, r in zip(ids, results, strict=True) if r is not None}  # type: ignore[misc]
 
     async def list_jobs(

@@ -11,6 +11,7 @@ import pytest
 
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.drs.errors import DrsTransportError
 from drs_pause_operator.drs.models import JobStatus, PauseInfo
 from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.outbound import ratelimit
@@ -278,6 +279,34 @@ async def test_a_waiter_that_gave_up_does_not_break_the_others() -> None:
     assert send.batches == [[J1, J2]]
 
 
+async def test_a_cancelled_call_fails_its_waiters_instead_of_leaving_them_waiting() -> None:
+    entered = asyncio.Event()
+
+    async def send(ids: list[str]) -> dict[str, object]:
+        entered.set()
+        await asyncio.Event().wait()
+        return {}
+
+    batcher = _Batcher(send, window=0.01, limit=100)
+    futures = batcher.submit([J1, J2])
+    await asyncio.wait_for(entered.wait(), 1)
+    (call,) = batcher._calls
+    call.cancel()
+    results = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 1)
+    assert all(isinstance(r, DrsTransportError) and r.transient for r in results)
+
+
+async def test_a_job_given_up_before_its_call_gets_a_new_future() -> None:
+    send = Sender()
+    batcher = _Batcher(send, window=0.05, limit=100)
+    (gone,) = batcher.submit([J1])
+    gone.cancel()
+    (again,) = batcher.submit([J1])
+    assert again is not gone
+    assert await asyncio.wait_for(again, 1) == f"result-{J1}"
+    assert send.batches == [[J1]]
+
+
 # --- DrsGateway -----------------------------------------------------------------------------
 
 
@@ -368,6 +397,17 @@ async def test_pauses_of_two_objects_share_one_request_and_get_their_own_answers
     hist = gw.metrics.registry
     assert hist.get_sample_value("drs_pause_batch_jobs_count") == 1
     assert hist.get_sample_value("drs_pause_batch_jobs_sum") == 3
+
+
+async def test_a_caller_that_is_cancelled_leaves_a_shared_job_to_the_other(gw) -> None:
+    t, c = _target(), _creds()
+    first = asyncio.ensure_future(gw.pause(t, c, "en-us", _infos((J1, "target"))))
+    second = asyncio.ensure_future(gw.pause(t, c, "en-us", _infos((J1, "target"))))
+    await _real_sleep(0)
+    first.cancel()  # e.g. its pass ended with the leadership
+    answer = await asyncio.wait_for(second, 1)
+    assert answer[J1].succeeded
+    assert first.cancelled()
 
 
 async def test_different_credentials_or_languages_are_never_mixed(gw) -> None:
