@@ -16,9 +16,11 @@ Then, from the simulator's ground truth and its call log:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import random
+import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -100,6 +102,49 @@ def manifest(namespace: str, objects: list[list[str]], first: int, rng: random.R
     return json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
 
 
+def longest_waits(history, count: int = 3) -> list[tuple[float, str, str, int, str]]:
+    """The longest retry waits any status version set: (seconds from the job's last attempt to
+    its next, object, job, attempts, error code)."""
+    waits = {}
+    for _, name, status in history.versions:
+        for job in status.get("jobs", []):
+            nxt, last = job.get("nextAttemptTime"), job.get("lastAttemptTime")
+            if job.get("phase") == "Pending" and nxt and last:
+                wait = (dt.datetime.fromisoformat(nxt) - dt.datetime.fromisoformat(last))
+                key = (name, job["jobId"], job.get("attempts", 0))
+                waits[key] = (wait.total_seconds(), *key, job.get("errorCode", ""))
+    return sorted(waits.values(), reverse=True)[:count]
+
+
+def explain_unsettled(items: list[dict], names: list[str], operators: list, history) -> None:
+    """What a failed convergence needs to be understood: each unsettled object's status, the
+    status versions the watch saw, and every operator log line that names the object."""
+    by_name = {o["metadata"]["name"]: o for o in items}
+    for name in names:
+        obj = by_name[name]
+        print(f"=== {name}: generation {obj['metadata']['generation']} rv "
+              f"{obj['metadata']['resourceVersion']}\n{json.dumps(obj.get('status'), indent=1)}")
+        for seen, who, status in history.versions:
+            if who == name:
+                print(f"  version seen {seen:.3f}: phase {status.get('phase')} jobs "
+                      f"{[(j['phase'], j.get('attempts')) for j in status.get('jobs', [])]}")
+        for index, op in enumerate(operators):
+            lines = [line for line in op.log.splitlines() if f"/{name}" in line]
+            print(f"  operator {index}: {len(lines)} lines")
+            for line in lines[-40:]:
+                print(f"    {line[:300]}")
+    print(f"longest retry waits set: {longest_waits(history)}")
+    print(operators[-1].log[-6000:])
+    # What each pass in progress waits on, and whether the object has a pass at all.
+    final = operators[-1]
+    final.proc.send_signal(signal.SIGUSR1)
+    deadline = time.monotonic() + 10
+    while "dump on request" not in final.log and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(0.5)
+    print(final.log[final.log.rfind("dump on request"):][:40000])
+
+
 @pytest.fixture
 def chaos_simulator() -> Iterator[SimulatorProcess]:
     with SimulatorProcess(["--token", TOKEN, "--seed", str(SEED), "--latency-ms", "5",
@@ -110,7 +155,7 @@ def chaos_simulator() -> Iterator[SimulatorProcess]:
 @pytest.mark.slow
 @pytest.mark.timeout(400)
 def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
-    cluster, namespace, chaos_simulator, start_operator
+    cluster, namespace, chaos_simulator, start_operator, request
 ):
     sim = chaos_simulator
     rng = random.Random(SEED)
@@ -127,6 +172,7 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
 
     started = time.monotonic()
     history = StatusHistory(cluster.kubeconfig, namespace).__enter__()
+    request.addfinalizer(lambda: history.__exit__(None, None, None))  # also when a check fails
     in_flight: list[dict] = []
     starts: list[float] = []  # when each operator process was started
     waves = [objects[i::KILLS + 1] for i in range(KILLS + 1)]
@@ -175,7 +221,8 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
         if len(items) == OBJECTS and not unsettled:
             break
         if time.monotonic() > deadline:
-            print(final.log[-20000:])
+            history.__exit__(None, None, None)
+            explain_unsettled(items, unsettled[:3], operators, history)
             raise AssertionError(f"{len(unsettled)} objects did not converge: {unsettled[:10]}")
         time.sleep(2)
     converged_seconds = time.monotonic() - started
@@ -235,6 +282,7 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
           f"({100 * faulty_calls / len(calls):.0f}%): {dict(faults)}")
     print(f"operator SIGKILLs: {KILLS}; API server restarts: 1 (under the last operator)")
     print(f"chaos phase {chaos_seconds:.0f}s, converged after {converged_seconds:.0f}s")
+    print(f"longest retry waits set: {longest_waits(history)}")
     assert not verdict.regressions, verdict.regressions[:10]
     assert faulty_calls / len(calls) > 0.1
     per_job = Counter(job for job, _, _ in verdict.excused)
