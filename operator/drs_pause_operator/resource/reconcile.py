@@ -144,6 +144,7 @@ def sync(
 
 
 def _reset(job: JobState, mode: str) -> JobState:
+    """Sent anew: a new request, with its own backoff (the attempts stay, for the precheck)."""
     return job.update(
         pause_mode=mode,
         phase=PENDING,
@@ -152,6 +153,7 @@ def _reset(job: JobState, mode: str) -> JobState:
         error_message="",
         accepted_time=None,
         next_attempt_time=None,
+        transient_failures=0,
     )
 
 
@@ -273,8 +275,11 @@ def apply_pause(
                 )
                 verify.append(job.job_id)
         elif answer.transient:
+            # Every HTTP attempt of this request failed for the job (the client's inline
+            # retries included); sends cut off by a restart before are not in the count.
+            failures = job.transient_failures + max(1, answer.attempts)
             delay = next_delay(
-                common["attempts"],
+                failures,
                 answer.retry_after,
                 base=policy.backoff_base,
                 cap=policy.backoff_cap,
@@ -282,14 +287,27 @@ def apply_pause(
             )
             # The client caps Retry-After already; an absurd value must not break the pass.
             delay = min(delay, max(MAX_RETRY_AFTER, policy.backoff_cap))
-            out.append(job.update(next_attempt_time=now + dt.timedelta(seconds=delay), **common))
+            out.append(
+                job.update(
+                    next_attempt_time=now + dt.timedelta(seconds=delay),
+                    transient_failures=failures,
+                    **common,
+                )
+            )
         elif answer.error_code == NOT_PAUSABLE:
             # Maybe paused already: batch-status decides between Paused and Failed. Should it
             # not answer, the job is looked up (and sent) again after a backoff, not at once.
+            failures = job.transient_failures + 1
             delay = next_delay(
-                common["attempts"], None, base=policy.backoff_base, cap=policy.backoff_cap, rng=rng
+                failures, None, base=policy.backoff_base, cap=policy.backoff_cap, rng=rng
             )
-            out.append(job.update(next_attempt_time=now + dt.timedelta(seconds=delay), **common))
+            out.append(
+                job.update(
+                    next_attempt_time=now + dt.timedelta(seconds=delay),
+                    transient_failures=failures,
+                    **common,
+                )
+            )
             verify.append(job.job_id)
         else:
             out.append(job.update(phase=FAILED, next_attempt_time=None, **common))

@@ -95,6 +95,7 @@ class ResumeState:
     last_attempt_time: dt.datetime | None = None
     accepted_time: dt.datetime | None = None
     next_attempt_time: dt.datetime | None = None
+    transient_failures: int = 0  # the retry backoff's step, as for the pause (status.py)
 
     @property
     def active(self) -> bool:
@@ -114,6 +115,8 @@ class ResumeState:
             "resumeRequestId": self.request_id,
             "resumeAttempts": self.attempts,
         }
+        if self.transient_failures:
+            data["resumeTransientFailures"] = self.transient_failures
         for key, value in (
             ("resumeLastAttemptTime", self.last_attempt_time),
             ("resumeAcceptedTime", self.accepted_time),
@@ -136,6 +139,7 @@ class ResumeState:
             last_attempt_time=parse_time(data.get("resumeLastAttemptTime")),
             accepted_time=parse_time(data.get("resumeAcceptedTime")),
             next_attempt_time=parse_time(data.get("resumeNextAttemptTime")),
+            transient_failures=int(data.get("resumeTransientFailures") or 0),
         )
 
 
@@ -241,6 +245,7 @@ def begin(
                 error_message="",
                 accepted_time=None,
                 next_attempt_time=None,
+                transient_failures=0,
             )
         out.append(state)
     return out
@@ -376,15 +381,24 @@ def apply_resume(
                 )
                 verify.append(state.job_id)
         elif answer.transient or answer.error_code == NOT_PAUSABLE:
+            failures = state.transient_failures + (
+                max(1, answer.attempts) if answer.transient else 1
+            )
             delay = next_delay(
-                common["attempts"],
+                failures,
                 answer.retry_after if answer.transient else None,
                 base=policy.backoff_base,
                 cap=policy.backoff_cap,
                 rng=rng,
             )
             delay = min(delay, max(MAX_RETRY_AFTER, policy.backoff_cap))
-            out.append(state.update(next_attempt_time=now + dt.timedelta(seconds=delay), **common))
+            out.append(
+                state.update(
+                    next_attempt_time=now + dt.timedelta(seconds=delay),
+                    transient_failures=failures,
+                    **common,
+                )
+            )
             if answer.error_code == NOT_PAUSABLE:
                 verify.append(state.job_id)
         else:

@@ -66,6 +66,9 @@ class JobState:
     last_attempt_time: dt.datetime | None = None
     accepted_time: dt.datetime | None = None
     next_attempt_time: dt.datetime | None = None
+    # Transient answers since the job was last sent anew: the retry backoff's step. Unlike
+    # attempts, a request cut off by an operator restart does not count (it failed nothing).
+    transient_failures: int = 0
 
     @property
     def active(self) -> bool:
@@ -83,6 +86,8 @@ class JobState:
             "requestId": self.request_id,
             "attempts": self.attempts,
         }
+        if self.transient_failures:
+            data["transientFailures"] = self.transient_failures
         for key, value in (
             ("lastAttemptTime", self.last_attempt_time),
             ("acceptedTime", self.accepted_time),
@@ -108,6 +113,7 @@ class JobState:
             last_attempt_time=parse_time(data.get("lastAttemptTime")),
             accepted_time=parse_time(data.get("acceptedTime")),
             next_attempt_time=parse_time(data.get("nextAttemptTime")),
+            transient_failures=int(data.get("transientFailures") or 0),
         )
 
     def update(self, **changes: Any) -> JobState:

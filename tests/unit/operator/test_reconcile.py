@@ -312,6 +312,58 @@ def test_transient_answers_back_off_and_honour_retry_after(
     )
 
 
+def _wait(after) -> float:
+    return (after.next_attempt_time - at(1)).total_seconds()
+
+
+def test_sends_cut_off_by_restarts_do_not_lengthen_the_backoff() -> None:
+    # Seven requests carried the job, six of them cut off by operator restarts: the first
+    # transient answer waits the first step (about 1 s), not 2^6 s.
+    before = job(J1, attempts=7, last_attempt_time=NOW)
+    after, _ = _one(Pause(J1, None, "DRS.M01504", transient=True), before=before)
+    assert after.attempts == 7 and after.transient_failures == 1
+    assert 0.5 <= _wait(after) <= 1.0
+
+
+@pytest.mark.parametrize("failures", [0, 1, 4, 8, 20])
+def test_each_transient_answer_doubles_the_backoff_up_to_the_cap(failures: int) -> None:
+    before = job(J1, attempts=failures + 1, last_attempt_time=NOW, transient_failures=failures)
+    after, _ = _one(Pause(J1, None, "DRS.M01504", transient=True), before=before)
+    assert after.transient_failures == failures + 1
+    ceiling = min(300.0, 2.0**failures)
+    assert ceiling / 2 <= _wait(after) <= ceiling
+
+
+def test_inline_retries_count_as_transient_failures() -> None:
+    after, _ = _one(Pause(J1, None, "DRS.M01503", transient=True, attempts=3))
+    assert after.transient_failures == 3 and after.attempts == 3
+    assert 2.0 <= _wait(after) <= 4.0
+
+
+def test_not_pausable_backs_off_by_its_own_count() -> None:
+    before = job(J1, attempts=9, last_attempt_time=NOW, transient_failures=2)
+    after, verify = _one(Pause(J1, "failed", "DRS.M00304"), before=before)
+    assert verify == [J1] and after.transient_failures == 3
+    assert 2.0 <= _wait(after) <= 4.0
+
+
+def test_a_job_sent_anew_starts_its_backoff_again() -> None:
+    failed = job(J1, phase=FAILED, attempts=9, transient_failures=6, error_code="DRS.M05004")
+    (retried,), _ = sync(spec_of(J1), [failed], retry_token="t1", acted_token=None)
+    assert retried.phase == PENDING and retried.attempts == 9  # history kept for the precheck
+    assert retried.transient_failures == 0
+    pending = job(J1, attempts=5, transient_failures=5)
+    (moved,), _ = sync(spec_of((J1, "all")), [pending], retry_token=None, acted_token=None)
+    assert moved.pause_mode == "all" and moved.transient_failures == 0
+
+
+def test_transient_failures_survive_the_status_and_are_absent_when_zero() -> None:
+    counted = job(J1, attempts=4, transient_failures=3)
+    assert counted.to_dict()["transientFailures"] == 3
+    assert jobs_from_status({"jobs": [counted.to_dict()]}) == [counted]
+    assert "transientFailures" not in job(J1, attempts=4).to_dict()
+
+
 @pytest.mark.parametrize("retry_after", [float("inf"), 1e300, float("nan"), -5.0])
 def test_absurd_retry_after_does_not_break_the_pass(retry_after: float) -> None:
     answer = Pause(J1, None, None, transient=True, retry_after=retry_after)

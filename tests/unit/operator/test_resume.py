@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
 
 import pytest
 
@@ -129,6 +130,8 @@ def test_resume_now_again_retries_failed_resumes_only() -> None:
     again = resume.begin(jobs, states, again=True)
     assert [s.phase for s in again] == [R_PENDING, RESUMED]
     assert again[0].attempts == 2 and again[0].error_code == ""
+    counted = [states[0].update(transient_failures=4), states[1]]
+    assert resume.begin(jobs, counted, again=True)[0].transient_failures == 0
     assert resume.begin(jobs, states)[0].phase == R_FAILED
 
 
@@ -182,6 +185,24 @@ def test_transient_answers_back_off_and_terminal_ones_fail() -> None:
         NOW, POLICY)
     assert out[0].phase == R_PENDING and out[0].next_attempt_time >= at(7)
     assert out[1].phase == R_FAILED and out[1].error_code == "DRS.M05004" and verify == []
+
+
+def test_the_resume_backoff_counts_transient_answers_not_cut_off_sends() -> None:
+    # Six resume requests cut off by restarts, then a transient answer: about 1 s, not 2^6 s.
+    cut = [ResumeState(J1, phase=R_PENDING, attempts=6)]
+    out, _ = resume.apply_resume(resume.mark_attempts(cut, {J1}, NOW),
+                                 {J1: Pause(J1, "failed", "DRS.M01504", transient=True)},
+                                 NOW, POLICY, random.Random(1))
+    assert out[0].attempts == 7 and out[0].transient_failures == 1
+    assert at(0.5) <= out[0].next_attempt_time <= at(1)
+    # A third transient answer in a row: the third step (2 to 4 s).
+    again = [out[0].update(transient_failures=2)]
+    out, _ = resume.apply_resume(again, {J1: Pause(J1, "failed", "DRS.M01504", transient=True)},
+                                 NOW, POLICY, random.Random(1))
+    assert out[0].transient_failures == 3 and at(2) <= out[0].next_attempt_time <= at(4)
+    assert out[0].fields()["resumeTransientFailures"] == 3
+    assert ResumeState.from_dict({"jobId": J1, **out[0].fields()}).transient_failures == 3
+    assert "resumeTransientFailures" not in cut[0].fields()
 
 
 def test_not_resumable_is_looked_up() -> None:
