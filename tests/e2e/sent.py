@@ -20,7 +20,8 @@ again:
    (a request DRS refused as a whole, e.g. HTTP 400 DRS.M00289 for an unknown id in the
    batch, touched no task: a look before it still counts for the request after it);
 3. or it is the client's inline retry of a whole request that got no per-job answer (dropped,
-   cut off, 429, 5xx, unreadable), carrying the same jobs.
+   cut off, 429, 5xx, unreadable), carrying the same jobs; or, when DRS refused that retry as a
+   whole, the client's split of it (some of its jobs, sent at once).
 
 Everything else is a double pause: e.g. an operator that re-sends after a restart without the
 batch-status look (``DRS_PAUSE_TEST_SKIP_PRECHECK=1``, see test_double_pause_detection.py).
@@ -41,6 +42,8 @@ PAUSED_STATES = {"PAUSING", "PAUSEING"}
 ANSWERED = {"Accepted", "Paused", "Failed"}
 # Only a request with no readable per-job answer is retried inline by the client.
 NO_ANSWER_FAULTS = {"drop", "timeout", "malformed", "busy"}
+# The client sends the parts of a refused request at once; a new pass would look first.
+SPLIT_SECONDS = 2.0
 
 
 def when(call: dict[str, Any], key: str = "received") -> float:
@@ -199,11 +202,22 @@ def judge(
             ]
             inline = _no_answer(previous, job) and set(previous.get("job_ids") or []) == set(
                 request.get("job_ids") or [])
+            # The client's split of a request DRS refused as a whole (400 DRS.M00289 for an
+            # unknown id), when that request was the inline retry of an unanswered one: the
+            # refusal touched no task, so this is still that retry, with fewer jobs.
+            split = (
+                _refused(previous) and reached is not None and reached is not previous
+                and _no_answer(reached, job)
+                and set(request.get("job_ids") or []) <= set(reached.get("job_ids") or [])
+                and arrived - when(previous, "time") < SPLIT_SECONDS
+            )
             if looked:
                 verdict.excused.append((job, request["seq"], "looked up first, not paused"))
             elif inline:
                 verdict.excused.append((job, request["seq"], "inline retry of an unanswered "
                                         "request"))
+            elif split:
+                verdict.excused.append((job, request["seq"], "split of a refused inline retry"))
             else:
                 verdict.double.append((job, request["seq"], "sent again without a batch-status "
                                        "look"))

@@ -70,6 +70,27 @@ def test_an_inline_retry_of_an_unanswered_request_is_excused() -> None:
     assert [why for _, _, why in verdict.excused] == ["inline retry of an unanswered request"]
 
 
+def _dropped_retried_refused(resend_at: float) -> list[dict[str, Any]]:
+    """Paused (success), looked up (not PAUSING), sent again: dropped, retried inline, the
+    retry refused as a whole (400 for OTHER), then JOB alone at ``resend_at``."""
+    refused = pause(5, 6, [JOB, OTHER], answer=None, status=400)
+    refused["results"] = [{"id": OTHER, "status": "failed", "error_code": "DRS.M00289"}]
+    return [pause(1, 0, [JOB]), look(2, 3, "INCRE_TRANSFER_FAILED"),
+            pause(4, 4, [JOB, OTHER], fault=["drop"]), refused, pause(6, resend_at, [JOB])]
+
+
+def test_the_split_of_a_refused_inline_retry_is_excused() -> None:
+    verdict = judge(_dropped_retried_refused(6.5), [JOB], None)
+    assert verdict.double == []
+    assert [why for _, seq, why in verdict.excused if seq == 6] == [
+        "split of a refused inline retry"]
+
+
+def test_a_send_long_after_the_refusal_is_a_new_pass_that_should_have_looked() -> None:
+    verdict = judge(_dropped_retried_refused(20.0), [JOB], None)
+    assert [seq for _, seq, _ in verdict.double] == [6]
+
+
 def test_the_process_that_read_the_success_must_not_send_again() -> None:
     calls = [pause(1, 10, [JOB]), look(2, 13, "INCRE_TRANSFER_FAILED"), pause(3, 15, [JOB])]
     assert resent_in_same_process(calls, [JOB], starts=[0.0 + T0.timestamp()]) == [(JOB, 1, 3)]
