@@ -3,7 +3,9 @@ server, with the operator as a separate process."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import signal
 import time
 
 from .conftest import (
@@ -292,3 +294,59 @@ def test_pause_mode_change_resends_only_jobs_not_yet_paused(
     assert entries[failing]["pauseMode"] == "all" and entries[failing]["phase"] == "Paused"
     assert entries[done]["phase"] == "Paused"
     assert sum(done in (c.get("job_ids") or []) for c in simulator.calls("pause")) == 1
+
+
+def test_sigusr1_shows_what_a_pass_in_progress_waits_on(
+    cluster, namespace, simulator, start_operator
+):
+    job = new_job_id()
+    simulator.seed([{"id": job, "status": "INCRE_TRANSFER_STARTED"}])
+    simulator.add_fault(kind="latency", endpoint="pause", job_id=job, latency_ms=8000, times=1)
+    op = setup(cluster, namespace, simulator, start_operator)
+    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "slow", [(job, "all")], **SECRET))
+    wait_for(lambda: simulator.in_flight("pause"), timeout=60, what="a pause in flight")
+    op.proc.send_signal(signal.SIGUSR1)
+    wait_for(lambda: "dump on request" in op.log, timeout=10, what="the dump")
+    time.sleep(0.5)
+    dump = op.log[op.log.rfind("dump on request"):]
+    assert f"pass of {namespace}/slow running for" in dump
+    # The pass's await chain ends in the gateway, waiting for its batched pause call ...
+    assert "outbound/gateway.py" in dump and "in _wait" in dump
+    # ... and that call's own task is in DRS's client, mid-request.
+    assert "drs/client.py" in dump
+    # The operator goes on: the pause completes.
+    wait_for(phase_is(cluster, namespace, "slow", "Paused"), timeout=60, what="Paused")
+    assert op.proc.poll() is None
+
+
+def test_requests_cut_off_by_restarts_do_not_lengthen_the_retry_wait(
+    cluster, namespace, simulator, start_operator
+):
+    """A job sent six times by operators that were killed before any answer, then answered
+    DRS.M01504 (busy): its retry comes after about a second, the first backoff step, not
+    after 2^6 s (the backoff counts transient answers, not the requests that carried it)."""
+    job = new_job_id()
+    simulator.seed([{"id": job, "status": "INCRE_TRANSFER_STARTED"}])
+    simulator.add_fault(kind="job_error", endpoint="pause", job_id=job,
+                        error_code="DRS.M01504", times=1)
+    cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
+    cluster.kubectl("apply", "-f", "-", input=djp(namespace, "cut", [(job, "all")], **SECRET))
+    # The status as six killed operators would leave it: written ahead six times, no answer.
+    cut_off = {"observedGeneration": 1, "phase": "InProgress", "jobs": [{
+        "jobId": job, "pauseMode": "all", "phase": "Pending", "attempts": 6,
+        "lastAttemptTime": "2026-11-30T08:00:00Z"}]}
+    cluster.kubectl("patch", "djp", "cut", "-n", namespace, "--subresource=status",
+                    "--type=merge", "-p", json.dumps({"status": cut_off}))
+    try:
+        start_operator(operator_args(simulator.url, namespace))
+        status = wait_for(phase_is(cluster, namespace, "cut", "Paused"), timeout=60,
+                          what="Paused")
+        assert status["jobs"][0]["attempts"] == 8  # looked up first, busy, then paused
+        sent = [c for c in simulator.calls("pause") if job in (c.get("job_ids") or [])]
+        busy, paused = sent
+        assert busy["results"][0]["error_code"] == "DRS.M01504"
+        waited = (dt.datetime.fromisoformat(paused["received"])
+                  - dt.datetime.fromisoformat(busy["time"])).total_seconds()
+        assert waited < 5, f"the retry came {waited:.1f}s after the busy answer"
+    finally:
+        simulator.clear_faults()
