@@ -155,6 +155,8 @@ class PassResult:
     # Jobs whose task state batch-status answered in this pass: only those can be found
     # overdue (a lost lookup must not fail a task that did pause).
     observed: set[str] = field(default_factory=set)
+    # Jobs this pass's batch-status lookups asked about (answered or not).
+    asked: set[str] = field(default_factory=set)
     # The jobs as DRS's pause answers left them, once this pass has read one: kept for the
     # next pass if this one ends before its status write (Reconciler._keeping_answers).
     answered: list[JobState] | None = None
@@ -278,7 +280,7 @@ class Reconciler:
             problem = carried_problem(start_status)
 
         now = self.clock()
-        jobs = expire(jobs, now, self.policy, observed=result.observed)
+        jobs = expire(jobs, now, self.policy, observed=result.observed, asked=result.asked)
         jobs, rs = await self._resume(obj, spec, jobs, states, token, problem, olog, result)
         problem = rs.problem
         status = self._status_doc(obj, jobs, token, rs, now)
@@ -314,6 +316,7 @@ class Reconciler:
         if os.environ.get(TEST_SKIP_PRECHECK_ENV) == "1":  # test-only breakage, see its doc
             checks = [j.job_id for j in jobs if j.job_id in checks and j.phase != PENDING]
         if checks:
+            result.asked.update(checks)
             answers = await self.gateway.status(conn.target, conn.creds, conn.language, checks)
             result.drs_calls += 1
             result.observed.update(_seen(answers))
@@ -355,6 +358,7 @@ class Reconciler:
         result.answered = jobs
         if verify:
             try:
+                result.asked.update(verify)
                 answers = await self.gateway.status(conn.target, conn.creds, conn.language, verify)
                 result.drs_calls += 1
             except DrsError as err:
@@ -462,7 +466,9 @@ class Reconciler:
                     rs.problem = carried_problem(start_status)
         elif problem is None and any(s.active for s in states):
             rs.problem = carried_problem(start_status)
-        rs.states = resume.expire(rs.states, self.clock(), self.policy, observed=result.observed)
+        rs.states = resume.expire(
+            rs.states, self.clock(), self.policy, observed=result.observed, asked=result.asked
+        )
         return jobs, rs
 
     async def _resume_steps(
@@ -478,6 +484,7 @@ class Reconciler:
         now = self.clock()
         checks = resume.due_checks(rs.states, now)
         if checks:
+            result.asked.update(checks)
             answers = await self.gateway.status(conn.target, conn.creds, conn.language, checks)
             result.drs_calls += 1
             result.observed.update(_seen(answers))
@@ -505,6 +512,7 @@ class Reconciler:
         rs.states, verify = resume.apply_resume(rs.states, outcomes, now, self.policy, self.rng)
         if verify:
             try:
+                result.asked.update(verify)
                 answers = await self.gateway.status(conn.target, conn.creds, conn.language, verify)
                 result.drs_calls += 1
             except DrsError as err:

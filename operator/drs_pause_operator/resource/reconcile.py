@@ -52,6 +52,8 @@ GONE_STATES = frozenset(
 NOT_PROBLEMS = frozenset({"JobsFailed", "NotStalled"})
 # Verification polls: quick at first (a pause usually lands within a second), then every 10 s.
 POLL_MIN, POLL_MAX = 0.5, 10.0
+# Unanswered lookups of an overdue Accepted job before it fails unseen (see expire).
+UNSEEN_LOOKUPS = 3
 
 
 class PauseAnswer(Protocol):
@@ -341,13 +343,16 @@ def expire(
     now: dt.datetime,
     policy: Policy,
     observed: Collection[str] | None = None,
+    asked: Collection[str] | None = None,
 ) -> list[JobState]:
     """Accepted jobs whose task has not reached PAUSING within the verification timeout fail.
 
-    ``observed``: the jobs whose task state this pass looked up. When given, an overdue job
-    that was not (its lookup failed, left it out, or was not due) is looked up first and
-    decided after, for it may well be PAUSING by now; only past twice the timeout does it fail
-    unseen.
+    ``observed``: the jobs whose task state this pass's lookups answered; ``asked``: the jobs
+    they asked about (None: all of them). When given, an overdue job that was not observed
+    (the lookup failed, left it out, or was not due) is looked up again first, for it may well
+    be PAUSING by now. It fails unseen only past twice the timeout and after
+    ``UNSEEN_LOOKUPS`` lookups that asked for it went unanswered: an operator that was down for
+    a while must not fail, on its first lookup back, a task that paused long ago.
     """
     if policy.verify_timeout <= 0:
         return jobs
@@ -355,20 +360,23 @@ def expire(
     out = []
     for job in jobs:
         if job.phase == ACCEPTED and job.accepted_time and now - job.accepted_time >= limit:
-            if (
-                observed is not None
-                and job.job_id not in observed
-                and now - job.accepted_time < 2 * limit
-            ):
-                soon = now + dt.timedelta(seconds=1)
-                out.append(job.update(next_attempt_time=min(job.next_attempt_time or now, soon)))
-                continue
+            unseen = observed is not None and job.job_id not in observed
+            if unseen:
+                missed = job.unanswered_lookups + (asked is None or job.job_id in asked)
+                if now - job.accepted_time < 2 * limit or missed < UNSEEN_LOOKUPS:
+                    soon = min(job.next_attempt_time or now, now + dt.timedelta(seconds=1))
+                    out.append(job.update(next_attempt_time=soon, unanswered_lookups=missed))
+                    continue
+                job = job.update(unanswered_lookups=missed)
+            why = f"last state: {job.task_status or 'unknown'}"
+            if unseen:
+                why += f"; batch-status did not answer for it in {job.unanswered_lookups} lookups"
             job = job.update(
                 phase=FAILED,
                 next_attempt_time=None,
                 error_message=bounded(
                     f"the pause was accepted but the task did not reach PAUSING within "
-                    f"{policy.verify_timeout:g}s (last state: {job.task_status or 'unknown'})",
+                    f"{policy.verify_timeout:g}s ({why})",
                     MAX_MESSAGE,
                 ),
             )

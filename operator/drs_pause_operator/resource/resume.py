@@ -40,6 +40,7 @@ from drs_pause_operator.resource.reconcile import (
     PAUSED_STATES,
     POLL_MAX,
     POLL_MIN,
+    UNSEEN_LOOKUPS,
     PauseAnswer,
     Policy,
     TaskAnswer,
@@ -96,6 +97,7 @@ class ResumeState:
     accepted_time: dt.datetime | None = None
     next_attempt_time: dt.datetime | None = None
     transient_failures: int = 0  # the retry backoff's step, as for the pause (status.py)
+    unanswered_lookups: int = 0  # overdue lookups without an answer, as for the pause
 
     @property
     def active(self) -> bool:
@@ -117,6 +119,8 @@ class ResumeState:
         }
         if self.transient_failures:
             data["resumeTransientFailures"] = self.transient_failures
+        if self.unanswered_lookups:
+            data["resumeUnansweredLookups"] = self.unanswered_lookups
         for key, value in (
             ("resumeLastAttemptTime", self.last_attempt_time),
             ("resumeAcceptedTime", self.accepted_time),
@@ -140,6 +144,7 @@ class ResumeState:
             accepted_time=parse_time(data.get("resumeAcceptedTime")),
             next_attempt_time=parse_time(data.get("resumeNextAttemptTime")),
             transient_failures=int(data.get("resumeTransientFailures") or 0),
+            unanswered_lookups=int(data.get("resumeUnansweredLookups") or 0),
         )
 
 
@@ -440,23 +445,24 @@ def expire(
     now: dt.datetime,
     policy: Policy,
     observed: Collection[str] | None = None,
+    asked: Collection[str] | None = None,
 ) -> list[ResumeState]:
     """Accepted resumes whose task stays in PAUSING past the verification timeout fail (an
-    overdue job not looked up in this pass is looked up first, as for a pause)."""
+    overdue job not looked up in this pass is looked up first; it fails unseen only past twice
+    the timeout and after UNSEEN_LOOKUPS unanswered lookups, as for a pause)."""
     if policy.verify_timeout <= 0:
         return states
     limit = dt.timedelta(seconds=policy.verify_timeout)
     out = []
     for state in states:
         if state.phase == R_ACCEPTED and state.accepted_time and now - state.accepted_time >= limit:
-            if (
-                observed is not None
-                and state.job_id not in observed
-                and now - state.accepted_time < 2 * limit
-            ):
-                soon = min(state.next_attempt_time or now, now + dt.timedelta(seconds=1))
-                out.append(state.update(next_attempt_time=soon))
-                continue
+            if observed is not None and state.job_id not in observed:
+                missed = state.unanswered_lookups + (asked is None or state.job_id in asked)
+                if now - state.accepted_time < 2 * limit or missed < UNSEEN_LOOKUPS:
+                    soon = min(state.next_attempt_time or now, now + dt.timedelta(seconds=1))
+                    out.append(state.update(next_attempt_time=soon, unanswered_lookups=missed))
+                    continue
+                state = state.update(unanswered_lookups=missed)
             state = state.update(
                 phase=R_FAILED,
                 next_attempt_time=None,

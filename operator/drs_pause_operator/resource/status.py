@@ -69,6 +69,9 @@ class JobState:
     # Transient answers since the job was last sent anew: the retry backoff's step. Unlike
     # attempts, a request cut off by an operator restart does not count (it failed nothing).
     transient_failures: int = 0
+    # Accepted and past the verification timeout: lookups that asked for the job and got no
+    # answer about it. Only after a few of those does it fail unseen (see reconcile.expire).
+    unanswered_lookups: int = 0
 
     @property
     def active(self) -> bool:
@@ -88,6 +91,8 @@ class JobState:
         }
         if self.transient_failures:
             data["transientFailures"] = self.transient_failures
+        if self.unanswered_lookups:
+            data["unansweredLookups"] = self.unanswered_lookups
         for key, value in (
             ("lastAttemptTime", self.last_attempt_time),
             ("acceptedTime", self.accepted_time),
@@ -114,6 +119,7 @@ class JobState:
             accepted_time=parse_time(data.get("acceptedTime")),
             next_attempt_time=parse_time(data.get("nextAttemptTime")),
             transient_failures=int(data.get("transientFailures") or 0),
+            unanswered_lookups=int(data.get("unansweredLookups") or 0),
         )
 
     def update(self, **changes: Any) -> JobState:

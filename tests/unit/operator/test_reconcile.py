@@ -12,6 +12,7 @@ from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.resource.reconcile import (
     POLL_MAX,
     POLL_MIN,
+    UNSEEN_LOOKUPS,
     Policy,
     apply_pause,
     apply_status,
@@ -522,6 +523,51 @@ def test_expire_fails_accepted_jobs_after_the_verify_timeout(age: float, fails: 
         assert after.next_attempt_time is None
     else:
         assert after == before
+
+
+def _overdue(age: float, missed: int = 0):
+    return job(J1, phase=ACCEPTED, attempts=1, accepted_time=at(-age),
+               task_status="INCRE_TRANSFER_FAILED", next_attempt_time=at(-1),
+               unanswered_lookups=missed)
+
+
+def test_an_operator_back_from_an_outage_looks_again_before_failing_a_job_unseen() -> None:
+    """Accepted, then the operator was down past twice the timeout; its first lookup back left
+    the job out (results missing). It is looked up again in a second, not failed."""
+    (after,) = expire([_overdue(1300)], NOW, VERIFY, observed=set(), asked={J1})
+    assert after.phase == ACCEPTED and after.unanswered_lookups == 1
+    assert after.next_attempt_time == at(-1)  # due at once: the next pass asks again
+    # ... and a lookup that answers PAUSING then makes it Paused (apply_status), not Failed.
+    (paused,) = apply_status([after], {J1: Task(J1, "PAUSING")}, NOW, VERIFY)
+    assert paused.phase == PAUSED
+
+
+def test_a_job_batch_status_never_answers_for_fails_after_a_few_lookups() -> None:
+    jobs = [_overdue(1300)]
+    for _ in range(UNSEEN_LOOKUPS - 1):
+        jobs = expire(jobs, NOW, VERIFY, observed=set(), asked={J1})
+        assert jobs[0].phase == ACCEPTED
+    (failed,) = expire(jobs, NOW, VERIFY, observed=set(), asked={J1})
+    assert failed.phase == FAILED and failed.unanswered_lookups == UNSEEN_LOOKUPS
+    assert f"did not answer for it in {UNSEEN_LOOKUPS} lookups" in failed.error_message
+    assert "last state: INCRE_TRANSFER_FAILED" in failed.error_message
+
+
+def test_only_lookups_that_asked_for_the_job_count_and_not_before_twice_the_timeout() -> None:
+    (not_asked,) = expire([_overdue(1300, missed=2)], NOW, VERIFY, observed=set(), asked=set())
+    assert not_asked.phase == ACCEPTED and not_asked.unanswered_lookups == 2
+    (early,) = expire([_overdue(700, missed=5)], NOW, VERIFY, observed=set(), asked={J1})
+    assert early.phase == ACCEPTED and early.unanswered_lookups == 6
+    # Seen (answered) past the timeout and not PAUSING: Failed at once, whatever the count.
+    (seen,) = expire([_overdue(700)], NOW, VERIFY, observed={J1}, asked={J1})
+    assert seen.phase == FAILED and "did not answer" not in seen.error_message
+
+
+def test_unanswered_lookups_survive_the_status_and_are_absent_when_zero() -> None:
+    counted = _overdue(1300, missed=2)
+    assert counted.to_dict()["unansweredLookups"] == 2
+    assert jobs_from_status({"jobs": [counted.to_dict()]})[0].unanswered_lookups == 2
+    assert "unansweredLookups" not in _overdue(1300).to_dict()
 
 
 def test_expire_leaves_other_phases_and_disabled_verification_alone() -> None:

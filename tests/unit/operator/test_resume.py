@@ -8,7 +8,7 @@ import random
 import pytest
 
 from drs_pause_operator.resource import resume
-from drs_pause_operator.resource.reconcile import Policy
+from drs_pause_operator.resource.reconcile import UNSEEN_LOOKUPS, Policy
 from drs_pause_operator.resource.resume import (
     PARTIALLY_RESUMED,
     R_ACCEPTED,
@@ -223,6 +223,13 @@ def test_a_resume_that_never_leaves_pausing_fails_after_the_timeout() -> None:
     assert resume.expire(states, at(60), POLICY, observed={J1})[0].phase == R_FAILED
     # Not looked up in this pass: looked up first.
     assert resume.expire(states, at(60), POLICY, observed=set())[0].phase == R_ACCEPTED
+    # Past twice the timeout, the first lookup that leaves it out does not fail it; a few do.
+    late = resume.expire(states, at(130), POLICY, observed=set(), asked={J1})
+    assert late[0].phase == R_ACCEPTED and late[0].unanswered_lookups == 1
+    assert late[0].fields()["resumeUnansweredLookups"] == 1
+    for _ in range(UNSEEN_LOOKUPS - 1):
+        late = resume.expire(late, at(130), POLICY, observed=set(), asked={J1})
+    assert late[0].phase == R_FAILED
 
 
 def test_a_gone_task_fails_the_resume() -> None:
