@@ -338,6 +338,29 @@ def settle_not_pausable(
     return out
 
 
+SEEN, LOOK_AGAIN, FAIL_UNSEEN = "seen", "look-again", "fail-unseen"
+
+
+def unseen_verdict(
+    item: Any,
+    accepted: dt.datetime,
+    now: dt.datetime,
+    limit: dt.timedelta,
+    observed: Collection[str] | None,
+    asked: Collection[str] | None,
+) -> tuple[Any, str]:
+    """An overdue Accepted job (or resume, resume.py): SEEN when this pass's lookups answered
+    for it (decide on that); else LOOK_AGAIN a second later, with the lookup counted if it asked
+    for it; FAIL_UNSEEN only past twice the timeout and after UNSEEN_LOOKUPS such lookups."""
+    if observed is None or item.job_id in observed:
+        return item, SEEN
+    missed = item.unanswered_lookups + (asked is None or item.job_id in asked)
+    if now - accepted < 2 * limit or missed < UNSEEN_LOOKUPS:
+        soon = min(item.next_attempt_time or now, now + dt.timedelta(seconds=1))
+        return item.update(next_attempt_time=soon, unanswered_lookups=missed), LOOK_AGAIN
+    return item.update(unanswered_lookups=missed), FAIL_UNSEEN
+
+
 def expire(
     jobs: list[JobState],
     now: dt.datetime,
@@ -360,14 +383,11 @@ def expire(
     out = []
     for job in jobs:
         if job.phase == ACCEPTED and job.accepted_time and now - job.accepted_time >= limit:
-            unseen = observed is not None and job.job_id not in observed
-            if unseen:
-                missed = job.unanswered_lookups + (asked is None or job.job_id in asked)
-                if now - job.accepted_time < 2 * limit or missed < UNSEEN_LOOKUPS:
-                    soon = min(job.next_attempt_time or now, now + dt.timedelta(seconds=1))
-                    out.append(job.update(next_attempt_time=soon, unanswered_lookups=missed))
-                    continue
-                job = job.update(unanswered_lookups=missed)
+            job, verdict = unseen_verdict(job, job.accepted_time, now, limit, observed, asked)
+            if verdict == LOOK_AGAIN:
+                out.append(job)
+                continue
+            unseen = verdict == FAIL_UNSEEN
             why = f"last state: {job.task_status or 'unknown'}"
             if unseen:
                 why += f"; batch-status did not answer for it in {job.unanswered_lookups} lookups"

@@ -35,15 +35,16 @@ from typing import Any
 from drs_pause_operator.drs.retry import MAX_RETRY_AFTER, next_delay
 from drs_pause_operator.resource.reconcile import (
     GONE_STATES,
+    LOOK_AGAIN,
     NOT_FOUND_CODES,
     NOT_PAUSABLE,
     PAUSED_STATES,
     POLL_MAX,
     POLL_MIN,
-    UNSEEN_LOOKUPS,
     PauseAnswer,
     Policy,
     TaskAnswer,
+    unseen_verdict,
 )
 from drs_pause_operator.resource.spec import (
     RESUME_NOW_ANNOTATION,
@@ -456,13 +457,11 @@ def expire(
     out = []
     for state in states:
         if state.phase == R_ACCEPTED and state.accepted_time and now - state.accepted_time >= limit:
-            if observed is not None and state.job_id not in observed:
-                missed = state.unanswered_lookups + (asked is None or state.job_id in asked)
-                if now - state.accepted_time < 2 * limit or missed < UNSEEN_LOOKUPS:
-                    soon = min(state.next_attempt_time or now, now + dt.timedelta(seconds=1))
-                    out.append(state.update(next_attempt_time=soon, unanswered_lookups=missed))
-                    continue
-                state = state.update(unanswered_lookups=missed)
+            state, verdict = unseen_verdict(state, state.accepted_time, now, limit, observed,
+                                            asked)
+            if verdict == LOOK_AGAIN:
+                out.append(state)
+                continue
             state = state.update(
                 phase=R_FAILED,
                 next_attempt_time=None,
