@@ -117,8 +117,13 @@ def test_an_overdue_job_is_looked_up_before_it_fails() -> None:
     assert next_wakeup([job], NOW, POLICY) == 1.0  # soon, but no busy loop
     (job,) = expire([_accepted(601)], NOW, POLICY, observed={job.job_id})
     assert job.phase == FAILED and "did not reach PAUSING within 600s" in job.error_message
-    (job,) = expire([_accepted(1200)], NOW, POLICY, observed=set())
-    assert job.phase == FAILED  # unseen for twice the timeout: fails all the same
+    # Unseen past twice the timeout: looked up again until 3 lookups asked for it in vain
+    # (an operator back from an outage must not fail, on its first lookup, a task that paused).
+    (job,) = expire([_accepted(1200)], NOW, POLICY, observed=set(), asked={job.job_id})
+    assert job.phase == ACCEPTED and job.unanswered_lookups == 1
+    (job,) = expire([job], NOW, POLICY, observed=set(), asked={job.job_id})
+    (job,) = expire([job], NOW, POLICY, observed=set(), asked={job.job_id})
+    assert job.phase == FAILED and "did not answer for it in 3 lookups" in job.error_message
     (job,) = expire([_accepted(601)], NOW, POLICY)  # callers that do not say: as before
     assert job.phase == FAILED
     (job,) = expire([_accepted(599)], NOW, POLICY, observed=set())
