@@ -316,10 +316,7 @@ class Reconciler:
         if os.environ.get(TEST_SKIP_PRECHECK_ENV) == "1":  # test-only breakage, see its doc
             checks = [j.job_id for j in jobs if j.job_id in checks and j.phase != PENDING]
         if checks:
-            result.asked.update(checks)
-            answers = await self.gateway.status(conn.target, conn.creds, conn.language, checks)
-            result.drs_calls += 1
-            result.observed.update(_seen(answers))
+            answers = await self._look(conn, checks, result)
             jobs = apply_status(jobs, answers, now, self.policy)
         to_pause = due_pauses(jobs, now)
         if not to_pause:
@@ -358,9 +355,7 @@ class Reconciler:
         result.answered = jobs
         if verify:
             try:
-                result.asked.update(verify)
-                answers = await self.gateway.status(conn.target, conn.creds, conn.language, verify)
-                result.drs_calls += 1
+                answers = await self._look(conn, verify, result)
             except DrsError as err:
                 if isinstance(err, ACCESS_ERRORS):
                     raise
@@ -369,11 +364,21 @@ class Reconciler:
                 )
                 result.transient_failure = True
                 return jobs
-            result.observed.update(_seen(answers))
             jobs = apply_status(jobs, answers, now, self.policy)
             jobs = settle_not_pausable(jobs, answers, verify)
             result.answered = jobs
         return jobs
+
+    async def _look(
+        self, conn: Connection, ids: list[str], result: PassResult
+    ) -> dict[str, Any]:
+        """One batch-status lookup of this pass: what it asked about and what it answered for
+        go into ``result`` (expire decides overdue jobs on both)."""
+        result.asked.update(ids)
+        answers = await self.gateway.status(conn.target, conn.creds, conn.language, ids)
+        result.drs_calls += 1
+        result.observed.update(_seen(answers))
+        return answers
 
     def _answered_doc(self, obj: ObjectView, jobs: list[JobState]) -> dict[str, Any]:
         """The status with DRS's pause answers in it, everything else as the object has it
@@ -484,10 +489,7 @@ class Reconciler:
         now = self.clock()
         checks = resume.due_checks(rs.states, now)
         if checks:
-            result.asked.update(checks)
-            answers = await self.gateway.status(conn.target, conn.creds, conn.language, checks)
-            result.drs_calls += 1
-            result.observed.update(_seen(answers))
+            answers = await self._look(conn, checks, result)
             rs.states = resume.apply_status(rs.states, answers, now)
             jobs = _task_states(jobs, answers)
         ids = resume.due_resumes(rs.states, now)
@@ -512,16 +514,13 @@ class Reconciler:
         rs.states, verify = resume.apply_resume(rs.states, outcomes, now, self.policy, self.rng)
         if verify:
             try:
-                result.asked.update(verify)
-                answers = await self.gateway.status(conn.target, conn.creds, conn.language, verify)
-                result.drs_calls += 1
+                answers = await self._look(conn, verify, result)
             except DrsError as err:
                 if isinstance(err, ACCESS_ERRORS):
                     raise
                 olog.info("resume lookup failed (%s); polling later", REDACTOR.redact(str(err)))
                 result.transient_failure = True
                 return jobs
-            result.observed.update(_seen(answers))
             rs.states = resume.apply_status(rs.states, answers, now)
             rs.states = resume.settle_not_resumable(rs.states, answers, verify)
             jobs = _task_states(jobs, answers)
