@@ -343,7 +343,6 @@ SEEN, LOOK_AGAIN, FAIL_UNSEEN = "seen", "look-again", "fail-unseen"
 
 def unseen_verdict(
     item: Any,
-    accepted: dt.datetime,
     now: dt.datetime,
     limit: dt.timedelta,
     observed: Collection[str] | None,
@@ -355,7 +354,7 @@ def unseen_verdict(
     if observed is None or item.job_id in observed:
         return item, SEEN
     missed = item.unanswered_lookups + (asked is None or item.job_id in asked)
-    if now - accepted < 2 * limit or missed < UNSEEN_LOOKUPS:
+    if now - item.accepted_time < 2 * limit or missed < UNSEEN_LOOKUPS:
         soon = min(item.next_attempt_time or now, now + dt.timedelta(seconds=1))
         return item.update(next_attempt_time=soon, unanswered_lookups=missed), LOOK_AGAIN
     return item.update(unanswered_lookups=missed), FAIL_UNSEEN
@@ -383,7 +382,7 @@ def expire(
     out = []
     for job in jobs:
         if job.phase == ACCEPTED and job.accepted_time and now - job.accepted_time >= limit:
-            job, verdict = unseen_verdict(job, job.accepted_time, now, limit, observed, asked)
+            job, verdict = unseen_verdict(job, now, limit, observed, asked)
             if verdict == LOOK_AGAIN:
                 out.append(job)
                 continue

@@ -457,8 +457,7 @@ def expire(
     out = []
     for state in states:
         if state.phase == R_ACCEPTED and state.accepted_time and now - state.accepted_time >= limit:
-            state, verdict = unseen_verdict(state, state.accepted_time, now, limit, observed,
-                                            asked)
+            state, verdict = unseen_verdict(state, now, limit, observed, asked)
             if verdict == LOOK_AGAIN:
                 out.append(state)
                 continue
