@@ -240,6 +240,23 @@ def mark_attempts(jobs: list[JobState], ids: set[str], now: dt.datetime) -> list
     ]
 
 
+def retry_at(
+    failures: int,
+    retry_after: float | None,
+    now: dt.datetime,
+    policy: Policy,
+    rng: random.Random | None,
+) -> dt.datetime:
+    """When a job (or resume) goes again after its ``failures``-th transient answer: capped
+    exponential backoff with jitter, never sooner than Retry-After."""
+    delay = next_delay(
+        failures, retry_after, base=policy.backoff_base, cap=policy.backoff_cap, rng=rng
+    )
+    # The client caps Retry-After already; an absurd value must not break the pass.
+    delay = min(delay, max(MAX_RETRY_AFTER, policy.backoff_cap))
+    return now + dt.timedelta(seconds=delay)
+
+
 def apply_pause(
     jobs: list[JobState],
     outcomes: Mapping[str, PauseAnswer],
@@ -280,36 +297,14 @@ def apply_pause(
             # Every HTTP attempt of this request failed for the job (the client's inline
             # retries included); sends cut off by a restart before are not in the count.
             failures = job.transient_failures + max(1, answer.attempts)
-            delay = next_delay(
-                failures,
-                answer.retry_after,
-                base=policy.backoff_base,
-                cap=policy.backoff_cap,
-                rng=rng,
-            )
-            # The client caps Retry-After already; an absurd value must not break the pass.
-            delay = min(delay, max(MAX_RETRY_AFTER, policy.backoff_cap))
-            out.append(
-                job.update(
-                    next_attempt_time=now + dt.timedelta(seconds=delay),
-                    transient_failures=failures,
-                    **common,
-                )
-            )
+            at = retry_at(failures, answer.retry_after, now, policy, rng)
+            out.append(job.update(next_attempt_time=at, transient_failures=failures, **common))
         elif answer.error_code == NOT_PAUSABLE:
             # Maybe paused already: batch-status decides between Paused and Failed. Should it
             # not answer, the job is looked up (and sent) again after a backoff, not at once.
             failures = job.transient_failures + 1
-            delay = next_delay(
-                failures, None, base=policy.backoff_base, cap=policy.backoff_cap, rng=rng
-            )
-            out.append(
-                job.update(
-                    next_attempt_time=now + dt.timedelta(seconds=delay),
-                    transient_failures=failures,
-                    **common,
-                )
-            )
+            at = retry_at(failures, None, now, policy, rng)
+            out.append(job.update(next_attempt_time=at, transient_failures=failures, **common))
             verify.append(job.job_id)
         else:
             out.append(job.update(phase=FAILED, next_attempt_time=None, **common))

@@ -32,7 +32,6 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from drs_pause_operator.drs.retry import MAX_RETRY_AFTER, next_delay
 from drs_pause_operator.resource.reconcile import (
     GONE_STATES,
     LOOK_AGAIN,
@@ -44,6 +43,7 @@ from drs_pause_operator.resource.reconcile import (
     PauseAnswer,
     Policy,
     TaskAnswer,
+    retry_at,
     unseen_verdict,
 )
 from drs_pause_operator.resource.spec import (
@@ -390,21 +390,9 @@ def apply_resume(
             failures = state.transient_failures + (
                 max(1, answer.attempts) if answer.transient else 1
             )
-            delay = next_delay(
-                failures,
-                answer.retry_after if answer.transient else None,
-                base=policy.backoff_base,
-                cap=policy.backoff_cap,
-                rng=rng,
-            )
-            delay = min(delay, max(MAX_RETRY_AFTER, policy.backoff_cap))
-            out.append(
-                state.update(
-                    next_attempt_time=now + dt.timedelta(seconds=delay),
-                    transient_failures=failures,
-                    **common,
-                )
-            )
+            retry_after = answer.retry_after if answer.transient else None
+            at = retry_at(failures, retry_after, now, policy, rng)
+            out.append(state.update(next_attempt_time=at, transient_failures=failures, **common))
             if answer.error_code == NOT_PAUSABLE:
                 verify.append(state.job_id)
         else:
