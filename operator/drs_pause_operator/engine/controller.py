@@ -229,9 +229,10 @@ class Controller:
         if entry is None:
             return
         started = time.perf_counter()
-        self._running[uid] = (f"{entry.ref.namespace}/{entry.ref.name}", time.monotonic())
+        mono = time.monotonic()
+        self._running[uid] = (f"{entry.ref.namespace}/{entry.ref.name}", mono)
         log.debug("pass start %s/%s holder=%s mono=%.3f", entry.ref.namespace, entry.ref.name,
-                  self.identity, time.monotonic())
+                  self.identity, mono)
         try:
             result = await self.reconciler.reconcile(entry)
         except asyncio.CancelledError:
@@ -269,9 +270,10 @@ class Controller:
             self._running.pop(uid, None)
             self.metrics.reconcile.observe(time.perf_counter() - started)
             self._catch_up(entry)
-        log.debug("pass end %s/%s wake=%s drs_calls=%d", entry.ref.namespace, entry.ref.name,
-                  "-" if result.wake_after is None else f"{result.wake_after:.1f}s",
-                  result.drs_calls)
+        if log.isEnabledFor(logging.DEBUG):  # every pass: no formatting unless it is logged
+            wake = "-" if result.wake_after is None else f"{result.wake_after:.1f}s"
+            log.debug("pass end %s/%s wake=%s drs_calls=%d", entry.ref.namespace,
+                      entry.ref.name, wake, result.drs_calls)
         if result.wake_after is not None and uid in self.cache:
             self.queue.add_after(uid, result.wake_after)
 
