@@ -31,6 +31,14 @@ SECRET_CACHE_SECONDS = 5.0  # a burst of objects sharing one Secret reads it onc
 REQUEST_TIMEOUT = (5.0, 30.0)
 
 
+async def run_in_pool(pool: ThreadPoolExecutor, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    """A call of the synchronous ``kubernetes`` client, in ``pool``, with REQUEST_TIMEOUT
+    unless the caller gives its own."""
+    kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(pool, lambda: fn(*args, **kwargs))
+
+
 class SecretUnavailable(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
@@ -72,9 +80,7 @@ class KubeApi:
         self._reading: dict[tuple[str, str], asyncio.Future[SecretData]] = {}
 
     async def _run(self, fn, *args, **kwargs) -> Any:
-        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        return await run_in_pool(self._pool, fn, *args, **kwargs)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

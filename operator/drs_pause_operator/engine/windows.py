@@ -30,7 +30,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from drs_pause_operator.app.metrics import Metrics
-from drs_pause_operator.engine.kube import REQUEST_TIMEOUT, ObjectRef, make_event
+from drs_pause_operator.engine.kube import ObjectRef, make_event, run_in_pool
 from drs_pause_operator.engine.workqueue import WorkQueue
 from drs_pause_operator.resource.spec import GROUP, PLURAL, VERSION
 from drs_pause_operator.resource.status import merge_conditions, parse_time
@@ -94,9 +94,7 @@ class KubeWindows:
         self._component = component
 
     async def _run(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool, lambda: fn(*args, **kwargs))
+        return await run_in_pool(self._pool, fn, *args, **kwargs)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
