@@ -32,8 +32,7 @@ def describe_tasks(limit: int = TASK_FRAMES) -> list[str]:
         lines.append(f"task {task.get_name()} ({getattr(coro, '__qualname__', coro)}):")
         frames, awaiting = _await_chain(coro)
         for frame in frames[-limit:]:
-            code = frame.f_code
-            lines.append(f'    File "{code.co_filename}", line {frame.f_lineno}, in {code.co_name}')
+            lines.append(_where(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
         if awaiting is not None:
             lines.append(f"    awaiting {awaiting!r}"[:300])
     return lines
@@ -61,9 +60,12 @@ def describe_threads() -> list[str]:
     for ident, frame in sys._current_frames().items():
         lines.append(f"thread {names.get(ident, ident)}:")
         for where in traceback.extract_stack(frame)[-TASK_FRAMES:]:
-            lines.append(f'    File "{where.filename}", line {where.lineno}, in {where.name}')
+            lines.append(_where(where.filename, where.lineno, where.name))
     return lines
 
+
+def _where(filename: str, line: int | None, name: str) -> str:
+    return f'    File "{filename}", line {line}, in {name}'
 
 def dump(memo: Any) -> str:
     """Log the whole picture at WARNING (so it shows at every log level); returns it."""
