@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -70,6 +71,9 @@ def simulator() -> Iterator[SimulatorProcess]:
         yield sim
 
 
+DUMP_MARK = "dump on request"
+
+
 class OperatorProcess:
     """``drs-pause-operator run`` as a child process with its log in a file."""
 
@@ -107,6 +111,17 @@ class OperatorProcess:
     @property
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def dump(self, timeout: float = 10.0) -> str:
+        """SIGUSR1 (engine/dump.py): the dump's text from the log, "" if none came in time."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while DUMP_MARK not in self.log and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(0.5)  # the rest of the dump, logged as one record
+        log = self.log
+        return log[log.rfind(DUMP_MARK):] if DUMP_MARK in log else ""
 
 
 def operator_args(simulator_url: str, namespace: str, *extra: str) -> list[str]:

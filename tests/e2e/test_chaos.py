@@ -20,7 +20,6 @@ import datetime as dt
 import json
 import os
 import random
-import signal
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -136,13 +135,7 @@ def explain_unsettled(items: list[dict], names: list[str], operators: list, hist
     print(f"longest retry waits set: {longest_waits(history)}")
     print(operators[-1].log[-6000:])
     # What each pass in progress waits on, and whether the object has a pass at all.
-    final = operators[-1]
-    final.proc.send_signal(signal.SIGUSR1)
-    deadline = time.monotonic() + 10
-    while "dump on request" not in final.log and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(0.5)
-    print(final.log[final.log.rfind("dump on request"):][:40000])
+    print(operators[-1].dump()[:40000])
 
 
 @pytest.fixture
