@@ -87,7 +87,7 @@ def _module_info(module: str, version: str, cwd: Path) -> dict:
     go = _go()
     proc = subprocess.run(
         [go, "mod", "download", "-json", f"{module}@{version}"],
-        cwd=cwd, env={**os.environ, "GOFLAGS": "-mod=mod"},
+        cwd=cwd, env=go_env({"GOFLAGS": "-mod=mod"}),
         capture_output=True, text=True, check=False,
     )
     if proc.returncode != 0:
@@ -97,21 +97,33 @@ def _module_info(module: str, version: str, cwd: Path) -> dict:
 
 
 def _helm_ldflags(cwd: Path) -> str:
-    """The ldflags of helm's own Makefile for a tagged release build.
+    """The ldflags of helm's own Makefile for a tagged release build."""
+    return helm_ldflags(_module_info("helm.sh/helm/v3", HELM_VERSION, cwd))
 
-    Version, empty metadata (a tag), commit and tree state; and the Kubernetes version of the
-    client-go it is built with (major = 1 + client-go's major), which is what ``helm template``
-    and ``helm lint`` assume without ``--kube-version`` (unstamped: v1.20.0).
+
+def helm_ldflags(info: dict) -> str:
+    """helm's release ldflags from a ``go mod download -json`` answer for its module.
+
+    What matters is stamped always: the version, empty metadata (a tag), and the Kubernetes
+    version of the client-go it is built with (major = 1 + client-go's major), which is what
+    ``helm template`` and ``helm lint`` assume without ``--kube-version`` (unstamped: v1.20.0),
+    read from helm's go.mod. The commit comes from the answer's ``Origin``; a module proxy that
+    leaves ``Origin`` out (many mirrors do) gives no commit, and then none is stamped rather than
+    one invented: ``helm version`` then shows an empty GitCommit.
     """
-    info = _module_info("helm.sh/helm/v3", HELM_VERSION, cwd)
     commit = (info.get("Origin") or {}).get("Hash", "")
     client_go = ""
-    for line in Path(info["GoMod"]).read_text().splitlines():
-        parts = line.split()
-        if len(parts) >= 2 and parts[0] == "k8s.io/client-go":
-            client_go = parts[1]
-    if not commit or not client_go:
-        raise DevClusterError(f"helm {HELM_VERSION}: no commit or client-go version in {info}")
+    go_mod = info.get("GoMod")
+    if go_mod:
+        for line in Path(go_mod).read_text().splitlines():
+            parts = line.split()
+            if len(parts) >= 2 and parts[0] == "k8s.io/client-go":
+                client_go = parts[1]
+    if not client_go:
+        raise DevClusterError(
+            f"helm {HELM_VERSION}: no k8s.io/client-go requirement in its go.mod "
+            f"({go_mod or 'the module answer names no go.mod'})"
+        )
     major, minor = client_go.lstrip("v").split(".")[:2]
     k8s_major = str(int(major) + 1)
     version = "helm.sh/helm/v3/internal/version"
@@ -119,9 +131,10 @@ def _helm_ldflags(cwd: Path) -> str:
         "-s -w",
         f"-X {version}.version={HELM_VERSION}",
         f"-X {version}.metadata=",
-        f"-X {version}.gitCommit={commit}",
         f"-X {version}.gitTreeState=clean",
     ]
+    if commit:
+        flags.append(f"-X {version}.gitCommit={commit}")
     for pkg in ("helm.sh/helm/v3/pkg/lint/rules", "helm.sh/helm/v3/pkg/chartutil"):
         flags += [f"-X {pkg}.k8sVersionMajor={k8s_major}", f"-X {pkg}.k8sVersionMinor={minor}"]
     return " ".join(flags)
@@ -138,10 +151,28 @@ def _go() -> str:
     return go
 
 
+def go_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of every ``go`` command here, independent of the user's Go settings.
+
+    ``GOTOOLCHAIN=local``: build with the Go that is installed; never download another toolchain
+    because a module asks for a newer one. ``-buildvcs=false``: the modules are built inside this
+    repository's checkout, and a VCS stamp would make ``go`` run git there (which fails under
+    sudo on a checkout owned by someone else). Both are usually set in a developer's
+    ``~/.config/go/env``; a fresh machine or an empty HOME has neither.
+    """
+    extra = dict(extra or {})
+    flags = " ".join(f for f in ("-buildvcs=false", extra.pop("GOFLAGS", "")) if f)
+    return {**os.environ, "GOTOOLCHAIN": "local", "GOFLAGS": flags, **extra}
+
+
 def _run_go(args: list[str], cwd: Path, what: str, env: dict[str, str] | None = None) -> None:
-    full_env = {**os.environ, "CGO_ENABLED": "0", **(env or {})}
     proc = subprocess.run(
-        [_go(), *args], cwd=cwd, env=full_env, capture_output=True, text=True, check=False
+        [_go(), *args],
+        cwd=cwd,
+        env=go_env({"CGO_ENABLED": "0", **(env or {})}),
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if proc.returncode != 0:
         tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
