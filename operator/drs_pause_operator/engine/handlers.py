@@ -1,4 +1,4 @@
-"""kopf handlers: each one only forwards. The logic lives in controller.py and reconcile.py."""
+"""kopf handlers: each one only forwards. The logic lives in controller.py and the passes."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ async def on_cleanup(memo: kopf.Memo, **_: Any) -> None:
 @kopf.on.event(GROUP, VERSION, PLURAL, registry=registry)
 async def on_event(type: str | None, body: kopf.Body, memo: kopf.Memo, **_: Any) -> None:
     memo.controller.observe(type, dict(body))
-    memo.windows.observe_child(type, body)
+    memo.children.observe(type, body)
 
 
 @kopf.on.event(GROUP, VERSION, WINDOW_PLURAL, registry=registry)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import time
 import uuid
@@ -22,6 +23,7 @@ from kubernetes.client.exceptions import ApiException
 
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.resource.spec import GROUP, KIND, PLURAL, VERSION
+from drs_pause_operator.resource.window import WINDOW_LABEL
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +39,10 @@ async def run_in_pool(pool: ThreadPoolExecutor, fn: Any, *args: Any, **kwargs: A
     kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
     loop = asyncio.get_running_loop()
     return await loop.run_in_executor(pool, lambda: fn(*args, **kwargs))
+
+
+class ChildRejected(Exception):
+    """The API server refused a window's child (its template breaks the DrsJobPause schema)."""
 
 
 class SecretUnavailable(Exception):
@@ -86,7 +92,9 @@ class KubeApi:
         self._pool.shutdown(wait=False, cancel_futures=True)
         self._api.close()
 
-    async def patch_status(self, ref: ObjectRef, status: dict[str, Any]) -> dict[str, Any] | None:
+    async def patch_status(
+        self, ref: ObjectRef, status: dict[str, Any], plural: str = PLURAL
+    ) -> dict[str, Any] | None:
         """Replace the status through the status subresource; None when the object is gone.
 
         A JSON patch whose first operation tests metadata.uid: a status computed for an object
@@ -100,7 +108,7 @@ class KubeApi:
         try:
             body = await self._run(
                 self._custom.patch_namespaced_custom_object_status,
-                GROUP, VERSION, ref.namespace, PLURAL, ref.name, patch,
+                GROUP, VERSION, ref.namespace, plural, ref.name, patch,
                 _content_type="application/json-patch+json",
             )
         except ApiException as err:
@@ -195,8 +203,10 @@ class KubeApi:
             raise result
         return result
 
-    async def post_event(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None:
-        event = make_event(KIND, ref, type_, reason, message, self._component)
+    async def post_event(
+        self, ref: ObjectRef, type_: str, reason: str, message: str, kind: str = KIND
+    ) -> None:
+        event = make_event(kind, ref, type_, reason, message, self._component)
         try:
             await self._run(self._core.create_namespaced_event, ref.namespace, event)
             self._metrics.kube_writes.labels("event").inc()
@@ -204,6 +214,53 @@ class KubeApi:
             log.warning(
                 "could not post event %s for %s/%s: %s", reason, ref.namespace, ref.name, err.reason
             )
+
+    # -- a window's children --------------------------------------------------------------------
+
+    async def list_children(self, namespace: str, window: str) -> list[dict[str, Any]]:
+        answer = await self._run(
+            self._custom.list_namespaced_custom_object,
+            GROUP, VERSION, namespace, PLURAL,
+            label_selector=f"{WINDOW_LABEL}={window}",
+        )
+        return list(answer.get("items") or [])
+
+    async def create_child(self, body: dict[str, Any]) -> bool:
+        """Create; False when an object of that name exists already."""
+        meta = body["metadata"]
+        try:
+            await self._run(
+                self._custom.create_namespaced_custom_object,
+                GROUP, VERSION, meta["namespace"], PLURAL, body,
+            )
+        except ApiException as err:
+            if err.status == 409:
+                return False
+            if err.status in (400, 422):
+                raise ChildRejected(_api_message(err)) from None
+            raise
+        self._metrics.kube_writes.labels("create").inc()
+        return True
+
+    async def delete_child(self, namespace: str, name: str, uid: str) -> None:
+        try:
+            await self._run(
+                self._custom.delete_namespaced_custom_object,
+                GROUP, VERSION, namespace, PLURAL, name,
+                body=k8s.V1DeleteOptions(preconditions=k8s.V1Preconditions(uid=uid)),
+            )
+        except ApiException as err:
+            if err.status not in (404, 409):  # gone already, or replaced under that name
+                raise
+            return
+        self._metrics.kube_writes.labels("delete").inc()
+
+
+def _api_message(err: ApiException) -> str:
+    try:
+        return str(json.loads(err.body or "{}").get("message") or err.reason)[:900]
+    except ValueError:
+        return str(err.reason)
 
 
 def make_event(

@@ -20,19 +20,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from drs_pause_operator.drs.errors import (
-    DrsAuthenticationError,
-    DrsError,
-    DrsInvalidProjectError,
-    DrsTLSError,
-)
+from drs_pause_operator.drs.errors import DrsError
 from drs_pause_operator.drs.models import ListJobsRequest
 from drs_pause_operator.drs.redact import REDACTOR
-from drs_pause_operator.resource.reconcile import carried_problem, jobs_from_status
+from drs_pause_operator.engine.connection import ACCESS_ERRORS, Connection, problem_from
+from drs_pause_operator.engine.objects import ObjectView
+from drs_pause_operator.engine.status_writer import StatusWriter
+from drs_pause_operator.outbound.gateway import DrsGateway
+from drs_pause_operator.resource.job import jobs_from_status
+from drs_pause_operator.resource.policy import Policy
 from drs_pause_operator.resource.selector import (
     Selection,
     Selector,
@@ -44,12 +44,7 @@ from drs_pause_operator.resource.selector import (
     selection_problem,
 )
 from drs_pause_operator.resource.spec import JOB_ID_RE, DrsJobPauseSpec, JobSpec
-from drs_pause_operator.resource.status import Problem, render
-
-log = logging.getLogger(__name__)
-
-#: Errors about the operator's access to DRS as a whole (as in reconciler.py): Stalled.
-ACCESS_ERRORS = (DrsAuthenticationError, DrsTLSError, DrsInvalidProjectError)
+from drs_pause_operator.resource.status import ObjectStatus, Problem, carried_problem, render
 
 
 @dataclass(frozen=True)
@@ -61,83 +56,75 @@ class Stop:
     transient_failure: bool = False
 
 
-class Pass(Protocol):
-    """What the step uses of the reconciler (``engine.reconciler.Reconciler``)."""
+@dataclass(frozen=True)
+class SelectionContext:
+    """What the step uses of its pass."""
 
-    gateway: Any
-    policy: Any
+    writer: StatusWriter
+    gateway: DrsGateway
+    policy: Policy
     clock: Callable[[], dt.datetime]
-
-    async def connect(self, spec: DrsJobPauseSpec, namespace: str) -> Any: ...
-
-    async def _write(self, obj: Any, status: dict[str, Any], olog: Any) -> bool: ...
-
-    async def _post_events(self, obj: Any, before: dict[str, Any]) -> None: ...
+    connect: Callable[[DrsJobPauseSpec, str], Awaitable[Connection | Problem]]
 
 
 async def select_jobs(
-    rec: Pass,
-    obj: Any,
+    ctx: SelectionContext,
+    obj: ObjectView,
     spec: DrsJobPauseSpec,
-    olog: logging.LoggerAdapter,
-    problem_from: Callable[[DrsError], Problem],
+    olog: logging.LoggerAdapter[logging.Logger],
 ) -> DrsJobPauseSpec | Stop:
-    """The spec the rest of the pass works on, or :class:`Stop` when the pass ends here.
-
-    ``obj`` is the pass's ``ObjectView`` plus ``reselect_token`` (the annotation's value);
-    ``problem_from`` turns an access error into the object's Stalled problem.
-    """
+    """The spec the rest of the pass works on, or :class:`Stop` when the pass ends here."""
     selector = spec.selector
     start = obj.status
     if selector is None:
         if "selection" in start:  # the object went from a selector to a job list
             status = {k: v for k, v in start.items() if k != "selection"}
-            await rec._write(obj, status, olog)
+            await ctx.writer.write(obj, status, olog)
         return spec
 
     previous = Selection.from_status(start)
-    if getattr(obj, "deleting", False):
+    if obj.deleting:
         # Being deleted (a resume finalizer holds it): never resolve again, and never stop
         # here; the pass works on the jobs the status holds, so what was paused gets resumed.
         held = tuple(j.job_id for j in jobs_from_status(start))
         return _with_jobs(spec, Selection(obj.generation, None, len(held), held), selector)
-    token = getattr(obj, "reselect_token", None)
+    token = obj.reselect_token
     if previous is not None and not needs_resolve(previous, obj.generation, token):
         problem = selection_problem(previous, selector)
         if problem is not None:
-            await _stall(rec, obj, problem, None, olog)
+            await _stall(ctx, obj, problem, None, olog)
             return Stop(wake_after=None)
         return _with_jobs(spec, previous, selector)
 
-    conn = await rec.connect(spec, obj.ref.namespace)
+    conn = await ctx.connect(spec, obj.ref.namespace)
     if isinstance(conn, Problem):
-        status = await _stall(rec, obj, conn, None, olog)
-        return Stop(wake_after=rec.policy.stalled_backoff(status, rec.clock()))
+        status = await _stall(ctx, obj, conn, None, olog)
+        return Stop(wake_after=ctx.policy.stalled_backoff(status, ctx.clock()))
     query = ListJobsRequest(**selector.list_filters())
     found: list[str] = []
     listed = 0
     try:
-        async for task in rec.gateway.list_jobs(conn.target, conn.creds, conn.language, query):
+        async for task in ctx.gateway.list_jobs(conn.target, conn.creds, conn.language, query):
             listed += 1
             if JOB_ID_RE.fullmatch(task.id) and matches(task, selector):
                 found.append(task.id)
     except ACCESS_ERRORS as err:
-        status = await _stall(rec, obj, problem_from(err), None, olog)
-        return Stop(wake_after=rec.policy.stalled_backoff(status, rec.clock()), drs_calls=1)
+        status = await _stall(ctx, obj, problem_from(err), None, olog)
+        return Stop(wake_after=ctx.policy.stalled_backoff(status, ctx.clock()), drs_calls=1)
     except DrsError as err:
         olog.info(
             "listing DRS tasks failed (%s); looking again in %ss",
             REDACTOR.redact(str(err)),
-            rec.policy.transient_retry,
+            ctx.policy.transient_retry,
         )
         carried = carried_problem(start)
         if carried is not None:
-            await _stall(rec, obj, carried, None, olog)
+            await _stall(ctx, obj, carried, None, olog)
         return Stop(
-            wake_after=rec.policy.transient_retry, drs_calls=1, transient_failure=True
+            wake_after=ctx.policy.transient_retry, drs_calls=1, transient_failure=True
         )
 
-    now = rec.clock()
+    now = ctx.clock()
     selection, problem = decide(
         found,
         selector,
@@ -154,9 +141,9 @@ async def select_jobs(
         f" ({problem.reason})" if problem else "",
     )
     if problem is not None:
-        await _stall(rec, obj, problem, selection, olog)
+        await _stall(ctx, obj, problem, selection, olog)
         return Stop(wake_after=None, drs_calls=1)
-    if not await rec._write(obj, {**start, "selection": selection.to_dict()}, olog):
+    if not await ctx.writer.write(obj, {**start, "selection": selection.to_dict()}, olog):
         return Stop(wake_after=None, drs_calls=1)
     return _with_jobs(spec, selection, selector)
 
@@ -167,31 +154,24 @@ def _with_jobs(spec: DrsJobPauseSpec, selection: Selection, selector: Selector) 
 
 
 async def _stall(
-    rec: Pass,
-    obj: Any,
+    ctx: SelectionContext,
+    obj: ObjectView,
     problem: Problem,
     selection: Selection | None,
-    olog: logging.LoggerAdapter,
+    olog: logging.LoggerAdapter[logging.Logger],
 ) -> dict[str, Any]:
     """Write Stalled with this problem (and the new selection, when there is one); nothing of
     the object's jobs changes."""
     start = obj.status
-    now: dt.datetime = rec.clock()
-    rendered = render(
-        start,
-        jobs_from_status(start),
-        obj.generation,
-        problem,
-        now,
-        start.get("retryFailedToken"),
-    )
+    rendered = render(start, ObjectStatus.kept(start, obj.generation, problem), ctx.clock())
     # Only the conditions and the generation change: whatever else the status holds (its jobs'
-    # entries, what other features wrote) stays as it was.
+    # entries, what other steps wrote) stays as it was.
     status = {**rendered, **start}
     status["observedGeneration"] = rendered["observedGeneration"]
     status["conditions"] = rendered["conditions"]
     if selection is not None:
         status["selection"] = selection.to_dict()
-    await rec._write(obj, status, olog)
-    await rec._post_events(obj, start)
+    await ctx.writer.write(obj, status, olog)
+    await ctx.writer.post_transitions(obj, start)
     return status
+

@@ -13,16 +13,26 @@ from typing import Any
 
 import kopf
 
-from drs_pause_operator.app.metrics import Metrics
+from drs_pause_operator.app.metrics import Metrics, PhaseTally
 from drs_pause_operator.app.settings import Settings, describe
 from drs_pause_operator.drs.transport import Timeouts, make_http_client
 from drs_pause_operator.engine import dump
-from drs_pause_operator.engine.controller import Controller
+from drs_pause_operator.engine.controller import Controller, RetryPolicy
 from drs_pause_operator.engine.kube import KubeApi
 from drs_pause_operator.engine.leader import release_election, start_election, stop_election
-from drs_pause_operator.engine.windows import KubeWindows, WindowController
+from drs_pause_operator.engine.object_pass import Reconciler
+from drs_pause_operator.engine.objects import Entry, WindowEntry
+from drs_pause_operator.engine.window_pass import (
+    ERROR_RETRY,
+    TIMER_SLACK,
+    WORKERS,
+    ChildWatch,
+    WindowReconciler,
+)
 from drs_pause_operator.outbound.gateway import DrsGateway
-from drs_pause_operator.resource.spec import GROUP
+from drs_pause_operator.resource.policy import Policy
+from drs_pause_operator.resource.spec import GROUP, KIND
+from drs_pause_operator.resource.window import WINDOW_KIND
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +113,48 @@ def _gateway(config: Settings, metrics: Metrics) -> DrsGateway:
     return DrsGateway(config, metrics, http)
 
 
+def pause_controller(
+    config: Settings, kube: KubeApi, gateway: DrsGateway, metrics: Metrics
+) -> tuple[Controller[Entry], Reconciler]:
+    """The DrsJobPause controller and its reconciler."""
+    policy = Policy(verify_timeout=config.verify_timeout)
+    tally = PhaseTally(metrics)
+    reconciler = Reconciler(config, kube, gateway, metrics, tally=tally, policy=policy)
+    # A worker spends its pass waiting: on a status write, or for its jobs' place in a
+    # coalesced DRS call. A call is only full when batch_size jobs wait at once, so the
+    # workers must outnumber the DRS calls in flight: 2 x batch_size of them fill two full
+    # calls even with one-job objects (one filling while one is out). They are idle tasks
+    # otherwise, and the rate limiter and max_concurrency still bound what goes to DRS.
+    controller = Controller(
+        KIND,
+        Entry.of,
+        reconciler.reconcile,
+        workers=max(config.max_concurrency, 2 * config.batch_size),
+        retry=RetryPolicy(
+            error=policy.error_retry,
+            kube_unavailable=lambda: policy.kube_retry(reconciler.rng),
+            cancelled=policy.transient_retry,
+        ),
+        forget=(reconciler.forget, tally.forget),
+        observe_duration=metrics.reconcile.observe,
+    )
+    return controller, reconciler
+
+
+def window_controller(kube: KubeApi) -> Controller[WindowEntry]:
+    """The DrsPauseWindow controller: a timer and a creator of children per window."""
+    return Controller(
+        WINDOW_KIND,
+        WindowEntry.of,
+        WindowReconciler(kube).reconcile,
+        workers=WORKERS,
+        retry=RetryPolicy(
+            error=ERROR_RETRY, kube_unavailable=lambda: ERROR_RETRY, cancelled=ERROR_RETRY
+        ),
+        delay=TIMER_SLACK,
+    )
+
+
 async def startup(memo: kopf.Memo) -> None:
     config: Settings = memo.settings
     log.info("starting: %s", describe(config))
@@ -117,16 +169,16 @@ async def startup(memo: kopf.Memo) -> None:
     # flight without letting one operator crowd the API server.
     memo.kube = KubeApi(metrics, threads=max(4, config.max_concurrency))
     memo.gateway = _gateway(config, metrics)
-    memo.controller = Controller(config, memo.kube, memo.gateway, metrics)
+    memo.controller, memo.reconciler = pause_controller(config, memo.kube, memo.gateway, metrics)
 
     def new_gateway() -> None:
         # A new leadership term: the last term's gateway was closed with its calls.
         memo.gateway = _gateway(config, metrics)
-        memo.controller.reconciler.gateway = memo.gateway
+        memo.reconciler.gateway = memo.gateway
 
     memo.new_gateway = new_gateway
-    memo.window_kube = KubeWindows(metrics)
-    memo.windows = WindowController(memo.window_kube)
+    memo.windows = window_controller(memo.kube)
+    memo.children = ChildWatch(memo.windows.nudge)
     # Only the holder of the Lease runs passes (engine/leader.py): the election starts the
     # controllers' workers when this process becomes the leader.
     start_election(memo)
@@ -141,8 +193,6 @@ async def shutdown(memo: Any) -> None:
         await controller.stop()
     if memo.get("windows") is not None:
         await memo.windows.stop()
-    if memo.get("window_kube") is not None:
-        memo.window_kube.close()
     if memo.get("gateway") is not None:
         await memo.gateway.aclose()
     await release_election(memo)  # nothing of this process talks to DRS any more

@@ -5,7 +5,7 @@ The path from a Secret to an auth header, in two steps: here, pure functions -
 ``resolve_target`` decides from the spec and the settings, and ``credentials_from_secret``
 turns a Secret's decoded data into :class:`Credentials` - and then
 :func:`drs_pause_operator.drs.auth.auth_for`, which turns those into an ``httpx.Auth``. The
-functions here report problems as :class:`~drs_pause_operator.resource.status.Problem` values
+functions here report problems as :class:`~drs_pause_operator.resource.problem.Problem` values
 whose messages never hold a secret value.
 """
 
@@ -21,8 +21,8 @@ from typing import Literal
 
 from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.drs.auth import KEY_SETS
+from drs_pause_operator.resource.problem import Problem
 from drs_pause_operator.resource.spec import DrsJobPauseSpec
-from drs_pause_operator.resource.status import Problem
 
 CredentialKind = Literal["aksk", "password", "token"]
 

@@ -23,15 +23,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from drs_pause_operator.resource.status import (
-    ACCEPTED,
-    PAUSED,
-    PENDING,
-    JobState,
-    Problem,
-    fmt_time,
-    parse_time,
-)
+from drs_pause_operator.resource.formats import fmt_time, parse_time
+from drs_pause_operator.resource.job import Job
+from drs_pause_operator.resource.problem import Problem
+from drs_pause_operator.resource.verbs import ACCEPTED, PAUSED, PENDING
 
 RESELECT_ANNOTATION = "drs.cloudops.dev/reselect"
 
@@ -168,7 +163,7 @@ def needs_resolve(selection: Selection | None, generation: int, token: str | Non
     return bool(token) and token != selection.reselect_token
 
 
-def kept_jobs(jobs: Iterable[JobState], previous: Selection | None) -> list[str]:
+def kept_jobs(jobs: Iterable[Job], previous: Selection | None) -> list[str]:
     """Jobs of an earlier selection that stay whatever a new resolution finds: those this
     object paused or may have paused (Paused, Accepted, or sent at least once). A paused task
     no longer matches the default ``statuses``, yet it must stay in the object (its status,
@@ -180,7 +175,7 @@ def kept_jobs(jobs: Iterable[JobState], previous: Selection | None) -> list[str]
         j.job_id
         for j in jobs
         if j.job_id in chosen
-        and (j.phase in (PAUSED, ACCEPTED) or (j.phase == PENDING and j.attempts > 0))
+        and (j.phase in (PAUSED, ACCEPTED) or (j.phase == PENDING and j.pause.attempts > 0))
     ]
 
 

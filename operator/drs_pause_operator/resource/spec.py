@@ -63,7 +63,7 @@ class SecretRef(BaseModel):
 
 
 class ResumeSpec(BaseModel):
-    """spec.resume: when the jobs this object paused are resumed (see resource/resume.py)."""
+    """spec.resume: when the jobs this object paused are resumed (see resource/resuming.py)."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 

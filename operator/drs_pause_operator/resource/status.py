@@ -1,6 +1,8 @@
-"""The status of a DrsJobPause: per-job entries, summary, phase and conditions (pure).
+"""The status of a DrsJobPause, built in one place from what a pass decided (pure).
 
-Conditions follow kstatus and cert-manager's habits: each carries observedGeneration, and
+:func:`render` makes the whole document: per-job entries (each with its pause and resume
+legs), the summary, the object phase and the conditions. Conditions follow kstatus and
+cert-manager's habits (``resource/conditions.py``): each carries observedGeneration, and
 lastTransitionTime only moves when the condition's status flips.
 
 kstatus (kpt, Flux, cli-utils) reads the first True condition of Reconciling and Stalled in list
@@ -11,127 +13,24 @@ the object reads Failed there, not InProgress (tests/health/kstatus checks that 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
-# Per-job phases
-PENDING, ACCEPTED, PAUSED, FAILED = "Pending", "Accepted", "Paused", "Failed"
-# Object phases (besides Pending, Paused, Failed)
+from drs_pause_operator.resource import resuming
+from drs_pause_operator.resource.conditions import ConditionTuple, merge_conditions
+from drs_pause_operator.resource.formats import fmt_time, parse_time
+from drs_pause_operator.resource.job import Job, jobs_from_status
+from drs_pause_operator.resource.problem import NOT_PROBLEMS, Problem, carried_problem
+
+__all__ = ["NOT_PROBLEMS", "ObjectStatus", "Problem", "carried_problem", "render"]
+from drs_pause_operator.resource.spec import RESUME_NOW_ANNOTATION, SKIP_RESUME_ANNOTATION
+from drs_pause_operator.resource.verbs import ACCEPTED, FAILED, PAUSED, PENDING, RESUMED
+
+# Object phases (besides Pending, Paused, Failed and the resume's)
 IN_PROGRESS, PARTIALLY_PAUSED = "InProgress", "PartiallyPaused"
-
-# Bounds on remote text copied into status: a hostile or broken endpoint must not be able to grow
-# the object towards etcd's 1.5 MiB limit (500 jobs x these bounds stays far below it).
-MAX_MESSAGE = 512
-MAX_SHORT = 128
-
-
-def bounded(text: str | None, limit: int = MAX_SHORT) -> str:
-    if not text:
-        return ""
-    text = str(text)
-    # Clean only what is kept: a megabyte of remote text costs no more than a short one.
-    clean = "".join(ch if ch.isprintable() else " " for ch in text[:limit])
-    return clean if len(text) <= limit else clean[: limit - 1] + "…"
-
-
-def fmt_time(value: dt.datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_time(value: Any) -> dt.datetime | None:
-    if not value or not isinstance(value, str):
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class JobState:
-    """One job's entry in status.jobs; every field survives a restart through the status."""
-
-    job_id: str
-    pause_mode: str
-    phase: str = PENDING
-    task_status: str = ""
-    api_status: str = ""
-    error_code: str = ""
-    error_message: str = ""
-    request_id: str = ""
-    attempts: int = 0
-    last_attempt_time: dt.datetime | None = None
-    accepted_time: dt.datetime | None = None
-    next_attempt_time: dt.datetime | None = None
-    # Transient answers since the job was last sent anew: the retry backoff's step. Unlike
-    # attempts, a request cut off by an operator restart does not count (it failed nothing).
-    transient_failures: int = 0
-    # Accepted and past the verification timeout: lookups that asked for the job and got no
-    # answer about it. Only after a few of those does it fail unseen (see reconcile.expire).
-    unanswered_lookups: int = 0
-
-    @property
-    def active(self) -> bool:
-        return self.phase in (PENDING, ACCEPTED)
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "jobId": self.job_id,
-            "pauseMode": self.pause_mode,
-            "phase": self.phase,
-            "taskStatus": self.task_status,
-            "apiStatus": self.api_status,
-            "errorCode": self.error_code,
-            "errorMessage": self.error_message,
-            "requestId": self.request_id,
-            "attempts": self.attempts,
-        }
-        if self.transient_failures:
-            data["transientFailures"] = self.transient_failures
-        if self.unanswered_lookups:
-            data["unansweredLookups"] = self.unanswered_lookups
-        for key, value in (
-            ("lastAttemptTime", self.last_attempt_time),
-            ("acceptedTime", self.accepted_time),
-            ("nextAttemptTime", self.next_attempt_time),
-        ):
-            if value is not None:
-                data[key] = fmt_time(value)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> JobState:
-        phase = data.get("phase")
-        return cls(
-            job_id=str(data.get("jobId", "")),
-            pause_mode=str(data.get("pauseMode", "")),
-            phase=phase if phase in (PENDING, ACCEPTED, PAUSED, FAILED) else PENDING,
-            task_status=str(data.get("taskStatus") or ""),
-            api_status=str(data.get("apiStatus") or ""),
-            error_code=str(data.get("errorCode") or ""),
-            error_message=str(data.get("errorMessage") or ""),
-            request_id=str(data.get("requestId") or ""),
-            attempts=int(data.get("attempts") or 0),
-            last_attempt_time=parse_time(data.get("lastAttemptTime")),
-            accepted_time=parse_time(data.get("acceptedTime")),
-            next_attempt_time=parse_time(data.get("nextAttemptTime")),
-            transient_failures=int(data.get("transientFailures") or 0),
-            unanswered_lookups=int(data.get("unansweredLookups") or 0),
-        )
-
-    def update(self, **changes: Any) -> JobState:
-        return replace(self, **changes)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """An object-level reason the operator cannot progress (missing Secret, bad endpoint...)."""
-
-    reason: str
-    message: str
+LONG_PAUSE_TEXT = "warning: pauseMode all for more than 24h"
+DELETION_TEXT = "deletion waits for the resume"
 
 
 @dataclass(frozen=True)
@@ -143,8 +42,9 @@ class Summary:
     failed_codes: tuple[str, ...] = field(default=())
 
     @classmethod
-    def of(cls, jobs: list[JobState]) -> Summary:
-        codes = sorted({j.error_code for j in jobs if j.phase == FAILED and j.error_code})
+    def of(cls, jobs: list[Job]) -> Summary:
+        codes = sorted({j.pause.error_code for j in jobs if j.phase == FAILED and
+                        j.pause.error_code})
         return cls(
             total=len(jobs),
             paused=sum(j.phase == PAUSED for j in jobs),
@@ -162,10 +62,11 @@ class Summary:
         }
 
 
-def object_phase(jobs: list[JobState]) -> str:
+def pause_phase(jobs: list[Job]) -> str:
+    """The object phase the pauses give (a resume that counts overrides it)."""
     s = Summary.of(jobs)
     if s.pending:
-        untouched = all(j.phase == PENDING and j.attempts == 0 for j in jobs)
+        untouched = all(j.phase == PENDING and j.pause.attempts == 0 for j in jobs)
         return PENDING if untouched else IN_PROGRESS
     if s.total and s.paused == s.total:
         return PAUSED
@@ -179,10 +80,8 @@ def _failed_text(s: Summary) -> str:
     return text
 
 
-def conditions_for(
-    jobs: list[JobState], problem: Problem | None
-) -> list[tuple[str, str, str, str]]:
-    """(type, status, reason, message) for Ready, Reconciling and Stalled, in list order.
+def pause_conditions(jobs: list[Job], problem: Problem | None) -> list[ConditionTuple]:
+    """Ready, Reconciling and Stalled as the pauses give them, in list order.
 
     An operator-level problem (missing Secret, endpoint not allowed, rejected credentials...)
     blocks every job until a person acts: the object is not reconciling then, whatever its jobs'
@@ -190,7 +89,7 @@ def conditions_for(
     Reconciling, Stalled, so statuses already written do not change (and are not patched again).
     """
     s = Summary.of(jobs)
-    phase = object_phase(jobs)
+    phase = pause_phase(jobs)
     progress = f"{s.paused} of {s.total} jobs paused"
     if s.failed:
         progress += "; " + _failed_text(s)
@@ -228,101 +127,111 @@ def conditions_for(
     return [("Ready", *ready), ("Reconciling", *reconciling), ("Stalled", *stalled)]
 
 
-def merge_conditions(
-    old: list[dict[str, Any]] | None,
-    new: list[tuple[str, str, str, str]],
-    generation: int,
-    now: dt.datetime,
-) -> list[dict[str, Any]]:
-    previous = {c.get("type"): c for c in (old or []) if isinstance(c, dict)}
+def _resume_conditions(
+    pause: list[ConditionTuple], jobs: list[Job], phase: str
+) -> list[ConditionTuple]:
+    """The conditions once a resume counts (and no operator-level problem holds)."""
+    text, codes = resuming.summary(jobs)
     out = []
-    for ctype, status, reason, message in new:
-        before = previous.get(ctype)
-        if (
-            before is not None
-            and before.get("status") == status
-            and before.get("lastTransitionTime")
-        ):
-            when = before["lastTransitionTime"]
+    for ctype, _status, _reason, _message in pause:
+        if ctype == "Ready":
+            out.append(("Ready", "True", "Resumed", text) if phase == RESUMED
+                       else ("Ready", "False", phase, text))
+        elif ctype == "Reconciling":
+            out.append(("Reconciling", "True", "Resuming", text) if phase == resuming.RESUMING
+                       else ("Reconciling", "False", "Done", text))
+        elif phase == resuming.PARTIALLY_RESUMED:
+            out.append((
+                "Stalled",
+                "True",
+                "JobsFailed",
+                text + (f": {', '.join(codes[:5])}" if codes else "")
+                + f" (set the annotation {RESUME_NOW_ANNOTATION} to a new value to send them "
+                "again)",
+            ))
         else:
-            when = fmt_time(now)
-        out.append(
-            {
-                "type": ctype,
-                "status": status,
-                "reason": reason,
-                "message": bounded(message, MAX_MESSAGE),
-                "observedGeneration": generation,
-                "lastTransitionTime": when,
-            }
-        )
+            out.append(("Stalled", "False", "NotStalled", ""))
     return out
 
 
-def render(
-    old_status: dict[str, Any] | None,
-    jobs: list[JobState],
-    generation: int,
-    problem: Problem | None,
-    now: dt.datetime,
-    retry_token: str | None = None,
-) -> dict[str, Any]:
-    """The complete status document for these jobs (written as one merge patch)."""
-    old_status = old_status or {}
-    s = Summary.of(jobs)
+@dataclass(frozen=True)
+class ObjectStatus:
+    """What a pass decided about an object: everything :func:`render` writes."""
+
+    jobs: list[Job]
+    generation: int
+    problem: Problem | None = None
+    retry_token: str | None = None  # the retry-failed annotation value acted upon
+    paused_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None  # when the scheduled resume is due
+    resume_token: str | None = None  # the resume-now annotation value acted upon
+    warn_long: bool = False  # pauseMode all paused longer than 24 h by the schedule
+    deleting: bool = False  # deleted while the resume finalizer holds it
+
+    @classmethod
+    def kept(
+        cls, start: Mapping[str, Any], generation: int, problem: Problem | None
+    ) -> ObjectStatus:
+        """The status as it is, with this problem: for a pass that decides nothing else."""
+        return cls(
+            jobs=jobs_from_status(start),
+            generation=generation,
+            problem=problem,
+            retry_token=start.get("retryFailedToken"),
+            paused_at=parse_time(start.get("pausedTime")),
+            due_at=parse_time(start.get("resumeTime")),
+            resume_token=start.get("resumeNowToken"),
+        )
+
+
+def render(old: Mapping[str, Any] | None, s: ObjectStatus, now: dt.datetime) -> dict[str, Any]:
+    """The complete status document (written as one patch)."""
+    old = old or {}
+    jobs = s.jobs
+    summary = Summary.of(jobs)
+    conds = pause_conditions(jobs, s.problem)
+    phase = pause_phase(jobs)
+    resume_phase = resuming.object_phase(jobs)
+    if resume_phase is not None:
+        phase = resume_phase
+        if s.problem is None:
+            conds = _resume_conditions(conds, jobs, resume_phase)
+    if (resume_phase is None or s.problem is not None) and s.due_at is not None and not (
+        resuming.begun(jobs)
+    ):
+        conds = [_resumes_at(c, s) if c[0] == "Ready" else c for c in conds]
+    if s.deleting:
+        conds = [
+            (t, st, r, f"{DELETION_TEXT}: {m} (set the annotation {SKIP_RESUME_ANNOTATION}: "
+             '"true" to delete without resuming)')
+            if t == "Stalled" and st == "True" else (t, st, r, m)
+            for t, st, r, m in conds
+        ]
     status: dict[str, Any] = {
-        "observedGeneration": generation,
-        "phase": object_phase(jobs),
-        "pausedText": f"{s.paused}/{s.total}",
-        "summary": s.to_dict(),
-        "conditions": merge_conditions(
-            old_status.get("conditions"), conditions_for(jobs, problem), generation, now
-        ),
+        "observedGeneration": s.generation,
+        "phase": phase,
+        "pausedText": f"{summary.paused}/{summary.total}",
+        "summary": summary.to_dict(),
+        "conditions": merge_conditions(old.get("conditions"), conds, s.generation, now),
         "jobs": [j.to_dict() for j in jobs],
     }
-    if retry_token:
-        status["retryFailedToken"] = retry_token
+    if s.retry_token:
+        status["retryFailedToken"] = s.retry_token
     # Written by the selection step (engine/selection.py) and kept as is by every other write.
-    if isinstance(old_status.get("selection"), dict):
-        status["selection"] = old_status["selection"]
+    if isinstance(old.get("selection"), dict):
+        status["selection"] = old["selection"]
+    if s.paused_at is not None:
+        status["pausedTime"] = fmt_time(s.paused_at)
+    if s.due_at is not None:
+        status["resumeTime"] = fmt_time(s.due_at)
+    if s.resume_token:
+        status["resumeNowToken"] = s.resume_token
     return status
 
 
-def condition(status: dict[str, Any] | None, ctype: str) -> dict[str, Any] | None:
-    for c in (status or {}).get("conditions") or []:
-        if isinstance(c, dict) and c.get("type") == ctype:
-            return c
-    return None
-
-
-def transition_events(
-    old: dict[str, Any] | None, new: dict[str, Any]
-) -> list[tuple[str, str, str]]:
-    """Kubernetes Events (type, reason, message) for what changed: one per transition."""
-    events: list[tuple[str, str, str]] = []
-    old_phase = (old or {}).get("phase")
-    phase = new.get("phase")
-    summary = new.get("summary") or {}
-    ready = condition(new, "Ready") or {}
-    if phase not in (old_phase, PENDING):
-        kind = "Warning" if phase in (FAILED, PARTIALLY_PAUSED, "PartiallyResumed") else "Normal"
-        reason = {
-            IN_PROGRESS: "Pausing",
-            PAUSED: "Paused",
-            PARTIALLY_PAUSED: "PartiallyPaused",
-            FAILED: "Failed",
-        }.get(phase or "", phase or "Unknown")
-        message = ready.get("message") or f"{summary.get('paused', 0)}/{summary.get('total', 0)}"
-        events.append((kind, reason, message))
-    old_stalled = condition(old, "Stalled") or {}
-    stalled = condition(new, "Stalled") or {}
-    problem_reasons = {"JobsFailed", "NotStalled"}
-    if stalled.get("status") == "True" and stalled.get("reason") not in problem_reasons:
-        if (old_stalled.get("status"), old_stalled.get("reason")) != (
-            "True",
-            stalled.get("reason"),
-        ):
-            events.append(("Warning", str(stalled.get("reason")), str(stalled.get("message", ""))))
-    elif old_stalled.get("status") == "True" and old_stalled.get("reason") not in problem_reasons:
-        events.append(("Normal", "Recovered", f"{old_stalled.get('reason')} resolved"))
-    return events
+def _resumes_at(ready: ConditionTuple, s: ObjectStatus) -> ConditionTuple:
+    ctype, cstatus, reason, message = ready
+    message = f"{message}; resumes at {fmt_time(s.due_at)}"
+    if s.warn_long:
+        message += f"; {LONG_PAUSE_TEXT} (source logs may expire and the task may not resume)"
+    return ctype, cstatus, reason, message

@@ -8,7 +8,7 @@ when it is deleted). The window itself never talks to DRS.
 
 :func:`plan` is one pass: from the window, its children and the time it says which child to
 create, which finished children to delete, the status to write, the Events to post and when
-to look again. ``engine/windows.py`` does the I/O around it.
+to look again. ``engine/window_pass.py`` does the I/O around it.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from drs_pause_operator.resource.conditions import condition, merge_conditions
+from drs_pause_operator.resource.formats import fmt_time, parse_time
 from drs_pause_operator.resource.schedule import Schedule, ScheduleError, due
 from drs_pause_operator.resource.spec import GROUP, KIND, VERSION, SpecError, parse_spec
-from drs_pause_operator.resource.status import condition, fmt_time, merge_conditions, parse_time
 
 WINDOW_KIND = "DrsPauseWindow"
 WINDOW_PLURAL = "drspausewindows"

@@ -1,4 +1,4 @@
-"""Plain fakes around the real reconcile pass (``engine.reconciler.Reconciler``).
+"""Plain fakes around the real reconcile pass (``engine.object_pass.Reconciler``).
 
 - :class:`FakeKube`: the Kubernetes writer. Status patches are stored and answered with the
   object at a new resourceVersion; Secrets come from a dict; Events are recorded.
@@ -24,11 +24,11 @@ from typing import Any
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.drs.transport import Timeouts, make_http_client
-from drs_pause_operator.engine.controller import Entry
 from drs_pause_operator.engine.kube import ObjectRef, SecretData, SecretUnavailable
-from drs_pause_operator.engine.reconciler import PassResult, Reconciler
+from drs_pause_operator.engine.object_pass import PassResult, Reconciler
+from drs_pause_operator.engine.objects import Entry
 from drs_pause_operator.outbound.gateway import DrsGateway
-from drs_pause_operator.resource.reconcile import Policy
+from drs_pause_operator.resource.policy import Policy
 from drs_pause_operator.resource.spec import RETRY_ANNOTATION
 
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"

@@ -17,8 +17,8 @@ import urllib3
 from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_simulator
 from drs_pause_operator.drs.errors import DrsAuthenticationError, DrsServerError
 from drs_pause_operator.drs.outcomes import PauseOutcome
-from drs_pause_operator.resource.reconcile import POLL_MIN, Policy
-from drs_pause_operator.resource.status import ACCEPTED, FAILED, PAUSED, PENDING
+from drs_pause_operator.resource.policy import POLL_MIN, Policy
+from drs_pause_operator.resource.verbs import ACCEPTED, FAILED, PAUSED, PENDING
 
 from ..operator.values import J1, J2, J3, NOW, Task
 from .fakes import (
@@ -290,16 +290,21 @@ async def test_access_problem_stays_through_a_transient_failure() -> None:
 
     first = await one_pass(ScriptedGateway(pause=rejected), spec, clock=clock)
     assert first.condition("Stalled")["reason"] == "AuthenticationFailed"
+    # The attempt written ahead stays: the pass's end never rolls the status back behind it.
+    assert first.job(J1)["attempts"] == 1
     clock.advance(Policy().stalled_max)
-    # The rejected request paused nothing, so the next pass sends it again: DRS is down now.
-    flaky = await one_pass(ScriptedGateway(pause=unreachable), spec, first.status, clock=clock)
+    # The next pass looks first (an attempt is on record), then sends again: DRS is down now.
+    flaky = await one_pass(
+        ScriptedGateway(checks=answer_all(RUNNING), pause=unreachable), spec, first.status,
+        clock=clock,
+    )
     stalled = flaky.condition("Stalled")
     assert (stalled["status"], stalled["reason"]) == ("True", "AuthenticationFailed")
     assert stalled["lastTransitionTime"] == first.condition("Stalled")["lastTransitionTime"]
     assert not any(reason == "Recovered" for _, reason, _ in flaky.kube.events)
     clock.advance(Policy().stalled_max)
     healed = await one_pass(
-        ScriptedGateway(pause=pause_all(), verify=answer_all()),
+        ScriptedGateway(checks=answer_all(RUNNING), pause=pause_all(), verify=answer_all()),
         spec,
         flaky.status,
         clock=clock,

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from drs_pause_operator.resource.spec import DrsJobPauseSpec, parse_spec
-from drs_pause_operator.resource.status import JobState
+from drs_pause_operator.resource.job import Job, Leg
+from drs_pause_operator.resource.verbs import PENDING
 
 NOW = dt.datetime(2026, 11, 28, 10, 0, 0, tzinfo=dt.UTC)
 
@@ -60,5 +61,10 @@ def spec_of(*jobs: str | tuple[str, str], **extra: Any) -> DrsJobPauseSpec:
     return parse_spec({"projectId": "054ba152d480d55b2f5dc0069e7ddef0", "jobs": items, **extra})
 
 
-def job(job_id: str = J1, **changes: Any) -> JobState:
-    return JobState(job_id=job_id, pause_mode=changes.pop("pause_mode", "target")).update(**changes)
+def job(job_id: str = J1, **changes: Any) -> Job:
+    """A job entry; ``changes`` are its pause leg's fields, plus ``pause_mode``,
+    ``task_status`` and ``resume`` (a Leg)."""
+    mode = changes.pop("pause_mode", "target")
+    task = changes.pop("task_status", "")
+    resume = changes.pop("resume", Leg())
+    return Job(job_id, mode, task, Leg(phase=PENDING).update(**changes), resume)

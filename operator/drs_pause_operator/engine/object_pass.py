@@ -1,0 +1,336 @@
+"""One reconcile pass of one DrsJobPause: parse, select, plan the legs, drive each verb, render
+once, write, post Events, handle the finalizer.
+
+    parse spec -> [select] -> sync legs -> [pause: drive] -> expire
+               -> [resume: begin when due, drive] -> expire -> render -> write -> events
+               -> finalizer -> when to look again
+
+Every pass starts from the object's status, so restarts, watch replays and timers all end in
+the same place. The pass knows nothing of caches, queues or kopf: it is given an
+:class:`~drs_pause_operator.engine.objects.ObjectView` and a Kubernetes client, which tests
+replace with plain fakes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from drs_pause_operator.app.metrics import Metrics, PhaseTally
+from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.drs.errors import DrsError
+from drs_pause_operator.drs.redact import REDACTOR
+from drs_pause_operator.engine import leg_io
+from drs_pause_operator.engine.connection import (
+    ACCESS_ERRORS,
+    Connection,
+    connect,
+    problem_from,
+)
+from drs_pause_operator.engine.kube import ObjectRef, SecretData
+from drs_pause_operator.engine.leg_io import LegContext, PassResult
+from drs_pause_operator.engine.objects import ObjectView
+from drs_pause_operator.engine.selection import SelectionContext, Stop, select_jobs
+from drs_pause_operator.engine.status_writer import StatusWriter
+from drs_pause_operator.outbound.gateway import DrsGateway
+from drs_pause_operator.resource import legs, resuming
+from drs_pause_operator.resource.events import resume_events
+from drs_pause_operator.resource.formats import parse_time
+from drs_pause_operator.resource.job import Job, jobs_from_status
+from drs_pause_operator.resource.pausing import hold_new_pauses, sync
+from drs_pause_operator.resource.policy import Policy
+from drs_pause_operator.resource.spec import (
+    RESUME_FINALIZER,
+    DrsJobPauseSpec,
+    SpecError,
+    parse_spec,
+)
+from drs_pause_operator.resource.status import (
+    ObjectStatus,
+    Problem,
+    carried_problem,
+    render,
+)
+from drs_pause_operator.resource.verbs import PAUSE, RESUME, Verb
+
+log = logging.getLogger(__name__)
+
+__all__ = ["KubeWriter", "PassResult", "Reconciler", "utcnow"]
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class KubeWriter(Protocol):
+    """What a pass needs of the Kubernetes API (``engine.kube.KubeApi`` in the operator)."""
+
+    async def patch_status(
+        self, ref: ObjectRef, status: dict[str, Any]
+    ) -> dict[str, Any] | None: ...
+
+    async def read_secret(self, namespace: str, name: str) -> SecretData: ...
+
+    async def post_event(self, ref: ObjectRef, type_: str, reason: str, message: str) -> None: ...
+
+    async def patch_finalizers(
+        self, ref: ObjectRef, current: list[str], wanted: list[str]
+    ) -> dict[str, Any] | None: ...
+
+
+@dataclass
+class _Decisions:
+    """What a pass decided about the object beyond its jobs (rendered with them)."""
+
+    retry_token: str | None
+    resume_token: str | None
+    paused_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None
+    why: str | None = None  # why a resume began in this pass (Event reason)
+
+
+class Reconciler:
+    def __init__(
+        self,
+        settings: Settings,
+        kube: KubeWriter,
+        gateway: DrsGateway,
+        metrics: Metrics,
+        *,
+        tally: PhaseTally | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+        rng: random.Random | None = None,
+        policy: Policy | None = None,
+    ) -> None:
+        self.settings = settings
+        self.kube = kube
+        self.gateway = gateway
+        self.metrics = metrics
+        self.tally = tally if tally is not None else PhaseTally(metrics)
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.policy = policy or Policy(verify_timeout=settings.verify_timeout)
+        self.writer = StatusWriter(kube)
+
+    def forget(self, uid: str) -> None:
+        """The object is gone: drop what this process held for it."""
+        self.writer.forget(uid)
+
+    async def connect(self, spec: DrsJobPauseSpec, namespace: str) -> Connection | Problem:
+        return await connect(self.settings, self.kube, spec, namespace)
+
+    async def reconcile(self, obj: ObjectView) -> PassResult:
+        result = PassResult(wake_after=None)
+
+        def answered() -> dict[str, Any] | None:
+            return None if result.answered is None else self._answered_doc(obj, result.answered)
+
+        with self.writer.keeping_answers(obj, answered):
+            return await self._reconcile(obj, result)
+
+    async def _reconcile(self, obj: ObjectView, result: PassResult) -> PassResult:
+        olog = logging.LoggerAdapter(log, {"object": f"{obj.ref.namespace}/{obj.ref.name}"})
+        before = obj.status
+        start = await self.writer.held(obj, olog)
+        if start is None:
+            return PassResult(wake_after=None)
+        try:
+            spec = parse_spec(obj.spec)
+        except SpecError as err:
+            await self._invalid(obj, start, str(err), olog)
+            return PassResult(wake_after=None)
+
+        # spec.selector: its tasks become spec.jobs (resolved once per generation).
+        selection = SelectionContext(self.writer, self.gateway, self.policy, self.clock,
+                                     self.connect)
+        selected = await select_jobs(selection, obj, spec, olog)
+        if isinstance(selected, Stop):
+            return PassResult(selected.wake_after, selected.drs_calls, selected.transient_failure)
+        spec = selected
+        jobs, token = sync(
+            spec,
+            jobs_from_status(start),
+            retry_token=obj.retry_token,
+            acted_token=start.get("retryFailedToken"),
+        )
+        jobs = hold_new_pauses(jobs, resuming.begun(jobs))
+        decided = _Decisions(retry_token=token, resume_token=start.get("resumeNowToken"))
+        conn: list[Connection | Problem] = []  # connected once per pass, when first needed
+
+        async def drive(verb: Verb, jobs: list[Job]) -> tuple[list[Job], Problem | None]:
+            """The verb's I/O when something of it is due; the problem it met, if any."""
+            now = self.clock()
+            if not (legs.due_checks(verb, jobs, now) or legs.due_sends(verb, jobs, now)):
+                active = any(j.leg(verb).active for j in jobs)
+                return jobs, carried_problem(start) if active else None
+            if not conn:
+                conn.append(await self.connect(spec, obj.ref.namespace))
+            if isinstance(conn[0], Problem):
+                return jobs, conn[0]
+            ctx = LegContext(
+                obj, conn[0], self.gateway, self.writer, self.metrics, self.policy, self.clock,
+                self.rng, result, olog,
+                render=lambda js: self._doc(obj, js, decided, carried_problem(obj.status)),
+            )
+            try:
+                return await leg_io.drive(verb, ctx, jobs), None
+            except ACCESS_ERRORS as err:
+                # Nothing is due before the stalled backoff: the watch event of this pass's
+                # own status write must not send the rejected request again at once (that
+                # was a hot loop against DRS/IAM with bad credentials).
+                until = now + dt.timedelta(seconds=self.policy.stalled_backoff(start, now))
+                return legs.postpone(verb, ctx.progress, until), problem_from(err)
+            except DrsError as err:
+                olog.info("DRS %s call failed (%s); looking again in %ss", verb.name,
+                          REDACTOR.redact(str(err)), self.policy.transient_retry)
+                result.transient_failure = True
+                # A transient failure says nothing about an access problem seen before: it
+                # stays until a pass gets through (no Stalled flapping).
+                return ctx.progress, carried_problem(start)
+
+        jobs, problem = await drive(PAUSE, jobs)
+        jobs = self._expire(PAUSE, jobs, result)
+
+        now = self.clock()
+        decided.paused_at = resuming.paused_time(jobs, parse_time(start.get("pausedTime")), now)
+        decided.due_at = resuming.resume_time(spec.resume, decided.paused_at)
+        fresh = resuming.new_token(obj.resume_now, decided.resume_token)
+        decided.why = resuming.trigger(
+            spec.resume, jobs, due_at=decided.due_at, now=now, resume_now=fresh,
+            deleting=obj.deleting,
+        )
+        if decided.why is not None:
+            jobs = resuming.begin(jobs, again=fresh)
+            if fresh:
+                decided.resume_token = obj.resume_now
+            olog.info("resume begins (%s)", decided.why)
+        if problem is None:
+            jobs, problem = await drive(RESUME, jobs)
+        jobs = self._expire(RESUME, jobs, result)
+
+        now = self.clock()
+        status = self._doc(obj, jobs, decided, problem)
+        await self.writer.write(obj, status, olog, hold=True)
+        await self.writer.post_transitions(obj, before)
+        await self.writer.post(obj, resume_events(start, obj.status, decided.why))
+        await self._finalizer(obj, spec, jobs, olog)
+        self._tally(obj, jobs, problem)
+
+        wake = _earliest(
+            legs.next_wakeup(PAUSE, jobs, now, self.policy),
+            legs.next_wakeup(RESUME, jobs, now, self.policy),
+            None if resuming.begun(jobs) else decided.due_at,
+        )
+        result.wake_after = None if wake is None else max(0.0, (wake - now).total_seconds())
+        if problem is not None:
+            result.wake_after = self.policy.stalled_backoff(status, now)
+        if result.transient_failure:
+            result.wake_after = max(result.wake_after or 0.0, self.policy.transient_retry)
+        return result
+
+    def _expire(self, verb: Verb, jobs: list[Job], result: PassResult) -> list[Job]:
+        return legs.expire(verb, jobs, self.clock(), self.policy, observed=result.observed,
+                           asked=result.asked)
+
+    def _doc(
+        self, obj: ObjectView, jobs: list[Job], d: _Decisions, problem: Problem | None
+    ) -> dict[str, Any]:
+        """The status this pass writes for these jobs."""
+        now = self.clock()
+        state = ObjectStatus(
+            jobs=jobs,
+            generation=obj.generation,
+            problem=problem,
+            retry_token=d.retry_token,
+            paused_at=d.paused_at,
+            due_at=d.due_at,
+            resume_token=d.resume_token,
+            warn_long=resuming.long_pause(jobs, d.paused_at, d.due_at, now),
+            deleting=obj.deleting and RESUME_FINALIZER in obj.finalizers,
+        )
+        return render(obj.status, state, now)
+
+    def _answered_doc(self, obj: ObjectView, jobs: list[Job]) -> dict[str, Any]:
+        """The status with DRS's answers in it, everything else as the object has it (the
+        pass's write-ahead, which also holds the tokens it acted on)."""
+        current = obj.status
+        kept = ObjectStatus.kept(current, obj.generation, carried_problem(current))
+        d = _Decisions(kept.retry_token, kept.resume_token, kept.paused_at, kept.due_at)
+        return self._doc(obj, jobs, d, kept.problem)
+
+    async def _invalid(
+        self,
+        obj: ObjectView,
+        start: dict[str, Any],
+        message: str,
+        olog: logging.LoggerAdapter[logging.Logger],
+    ) -> None:
+        """A spec the operator cannot read: Stalled, InvalidSpec; nothing else changes."""
+        problem = Problem("InvalidSpec", message)
+        state = ObjectStatus.kept(start, obj.generation, problem)
+        state = ObjectStatus(**{**vars(state), "due_at": None, "deleting": obj.deleting})
+        await self.writer.write(obj, render(start, state, self.clock()), olog)
+        await self.writer.post_transitions(obj, start)
+        # Being deleted with a spec the operator cannot read: only skip-resume lets it go.
+        if obj.deleting and obj.skip_resume and RESUME_FINALIZER in obj.finalizers:
+            await self._set_finalizer(obj, False, olog)
+
+    async def _finalizer(
+        self,
+        obj: ObjectView,
+        spec: DrsJobPauseSpec,
+        jobs: list[Job],
+        olog: logging.LoggerAdapter[logging.Logger],
+    ) -> None:
+        """The resume finalizer: only while spec.resume.onDelete asks for it."""
+        want = resuming.finalizer_wanted(spec.resume, jobs)
+        has = RESUME_FINALIZER in obj.finalizers
+        if obj.deleting:
+            if has and obj.skip_resume and want:
+                await self.kube.post_event(
+                    obj.ref,
+                    "Warning",
+                    "ResumeSkipped",
+                    "deleted without resuming its tasks (drs.cloudops.dev/skip-resume)",
+                )
+                await self._set_finalizer(obj, False, olog)
+            elif has and not want:
+                await self._set_finalizer(obj, False, olog)
+        elif want != has:
+            await self._set_finalizer(obj, want, olog)
+
+    async def _set_finalizer(
+        self, obj: ObjectView, present: bool, olog: logging.LoggerAdapter[logging.Logger]
+    ) -> None:
+        current = list(obj.finalizers)
+        wanted = [f for f in current if f != RESUME_FINALIZER]
+        if present:
+            wanted.append(RESUME_FINALIZER)
+        body = await self.kube.patch_finalizers(obj.ref, current, wanted)
+        if body is not None:
+            obj.written(body, obj.status)
+            olog.info("finalizer %s %s", RESUME_FINALIZER, "added" if present else "removed")
+
+    def _tally(self, obj: ObjectView, jobs: list[Job], problem: Problem | None) -> None:
+        counts = {p: 0 for p in PAUSE.phases}
+        for job in jobs:
+            counts[job.phase] += 1
+        current = obj.status
+        stalled = next((c for c in current.get("conditions") or []
+                        if isinstance(c, dict) and c.get("type") == "Stalled"), {})
+        reason = stalled.get("reason") if stalled.get("status") == "True" else ""
+        self.tally.set(
+            obj.ref.uid,
+            str(current.get("phase", "Pending")),
+            counts,
+            problem.reason if problem else str(reason or ""),
+        )
+
+
+def _earliest(*times: dt.datetime | None) -> dt.datetime | None:
+    known = [t for t in times if t is not None]
+    return min(known) if known else None
