@@ -59,7 +59,9 @@ from drs_pause_operator.dev.devcluster import LocalControlPlane
 from drs_pause_operator.dev.simulator.core import CALL_LOG_SIZE
 from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 from drs_pause_operator.drs.auth import AkSkAuth
-from drs_pause_operator.resource.status import PAUSED, JobState, render
+from drs_pause_operator.resource.job import Job, Leg
+from drs_pause_operator.resource.status import ObjectStatus, render
+from drs_pause_operator.resource.verbs import PAUSED
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
@@ -489,11 +491,12 @@ class Floor:
         import datetime as dt
 
         when = dt.datetime.fromtimestamp(now, dt.UTC)
-        jobs = [JobState(job_id=job, pause_mode="target", phase=PAUSED, task_status=task_status,
-                         api_status="success", attempts=1, last_attempt_time=when,
-                         accepted_time=when)]
+        jobs = [Job(job_id=job, pause_mode="target", task_status=task_status,
+                    pause=Leg(phase=PAUSED, api_status="success", attempts=1,
+                              last_attempt_time=when, accepted_time=when))]
+        status = render({}, ObjectStatus(jobs, 1), when)
         answer = self.custom.patch_namespaced_custom_object_status(
-            GROUP, VERSION, NS_FLOOR, PLURAL, name, {"status": render({}, jobs, 1, None, when)},
+            GROUP, VERSION, NS_FLOOR, PLURAL, name, {"status": status},
             _content_type="application/merge-patch+json", _preload_content=False,
         )
         answer.read()

@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from drs_pause_operator.resource.status import PAUSED, JobState, Problem, render
+from drs_pause_operator.resource.job import Job, Leg
+from drs_pause_operator.resource.status import ObjectStatus, Problem, render
+from drs_pause_operator.resource.verbs import PAUSED
 
 from .conftest import PROJECT
 
@@ -155,13 +157,13 @@ def patch_status(cluster, namespace: str, status: dict, check: bool = True):
 def test_the_status_the_operator_renders_is_accepted(cluster, namespace) -> None:
     create(cluster, namespace)
     now = dt.datetime.now(dt.UTC)
-    paused = JobState(GOOD_JOB["jobId"], "target", phase=PAUSED, task_status="PAUSING",
-                      attempts=1, last_attempt_time=now, accepted_time=now)
+    paused = Job(GOOD_JOB["jobId"], "target", task_status="PAUSING",
+                 pause=Leg(phase=PAUSED, attempts=1, last_attempt_time=now, accepted_time=now))
     for jobs_, problem in (
-        ([JobState(GOOD_JOB["jobId"], "target")], Problem("CredentialsNotFound", "no Secret")),
+        ([Job(GOOD_JOB["jobId"], "target")], Problem("CredentialsNotFound", "no Secret")),
         ([paused], None),  # Stalled=False with an empty message
     ):
-        status = render(None, jobs_, 1, problem, now, retry_token="2026-01-01")
+        status = render(None, ObjectStatus(jobs_, 1, problem, retry_token="2026-01-01"), now)
         patch_status(cluster, namespace, status)
         got = get(cluster, namespace)["status"]
         assert got["conditions"] == status["conditions"]

@@ -121,8 +121,8 @@ def test_install_all_namespaces_pauses_end_to_end(private_cluster, simulator, tm
 # As in test_chart_rbac.py: the grants of the features beyond pausing, each used by the code named.
 BEYOND_PAUSING = [
     Grant("ClusterRole", "", "drsjobpauses", "patch"),  # engine/kube.py patch_finalizers
-    Grant("ClusterRole", "", "drsjobpauses", "create"),  # engine/windows.py: a window's child
-    Grant("ClusterRole", "", "drsjobpauses", "delete"),  # engine/windows.py: historyLimit
+    Grant("ClusterRole", "", "drsjobpauses", "create"),  # engine/window_pass.py: a window's child
+    Grant("ClusterRole", "", "drsjobpauses", "delete"),  # engine/window_pass.py: historyLimit
     Grant("ClusterRole", "", "drspausewindows", "list"),
     Grant("ClusterRole", "", "drspausewindows", "watch"),
     Grant("ClusterRole", "", "drspausewindows/status", "patch"),

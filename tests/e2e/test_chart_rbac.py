@@ -69,11 +69,11 @@ def _values(simulator_url: str, watched: str) -> dict:
 # here so that a new grant still needs a line; each is used by the code named beside it.
 BEYOND_PAUSING = [
     Grant("Role", "", "drsjobpauses", "patch"),  # engine/kube.py patch_finalizers
-    Grant("Role", "", "drsjobpauses", "create"),  # engine/windows.py: a window's child
-    Grant("Role", "", "drsjobpauses", "delete"),  # engine/windows.py: historyLimit
+    Grant("Role", "", "drsjobpauses", "create"),  # engine/window_pass.py: a window's child
+    Grant("Role", "", "drsjobpauses", "delete"),  # engine/window_pass.py: historyLimit
     Grant("Role", "", "drspausewindows", "list"),  # kopf lists the windows...
     Grant("Role", "", "drspausewindows", "watch"),  # ...and watches them
-    Grant("Role", "", "drspausewindows/status", "patch"),  # engine/windows.py status
+    Grant("Role", "", "drspausewindows/status", "patch"),  # engine/window_pass.py status
     Grant("Role", "", "drspausewindows/finalizers", "update"),  # blockOwnerDeletion
 ]
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from drs_pause_operator.resource.reconcile import Policy, expire, next_wakeup
-from drs_pause_operator.resource.status import ACCEPTED, FAILED, JobState
+from drs_pause_operator.resource.job import Job, Leg
+from drs_pause_operator.resource.legs import expire, next_wakeup
+from drs_pause_operator.resource.policy import Policy
+from drs_pause_operator.resource.verbs import ACCEPTED, FAILED, PAUSE
 
 from .conftest import djp, get_status, new_job_id, operator_args, token_secret, wait_for
 
@@ -102,29 +104,31 @@ NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 POLICY = Policy(verify_timeout=600)
 
 
-def _accepted(age: float, next_poll: float = 5.0) -> JobState:
-    return JobState(job_id="8d0e8e36-a618-490d-8a46-8c61ac9jb502", pause_mode="all",
-                    phase=ACCEPTED, attempts=1, task_status="INCRE_TRANSFER_STARTED",
-                    accepted_time=NOW - dt.timedelta(seconds=age),
-                    next_attempt_time=NOW + dt.timedelta(seconds=next_poll))
+def _accepted(age: float, next_poll: float = 5.0) -> Job:
+    return Job(job_id="8d0e8e36-a618-490d-8a46-8c61ac9jb502", pause_mode="all",
+               task_status="INCRE_TRANSFER_STARTED",
+               pause=Leg(phase=ACCEPTED, attempts=1,
+                         accepted_time=NOW - dt.timedelta(seconds=age),
+                         next_attempt_time=NOW + dt.timedelta(seconds=next_poll)))
 
 
 def test_an_overdue_job_is_looked_up_before_it_fails() -> None:
     """A lookup that failed or left the job out must not fail a task that did pause."""
-    (job,) = expire([_accepted(601)], NOW, POLICY, observed=set())
+    (job,) = expire(PAUSE, [_accepted(601)], NOW, POLICY, observed=set())
     assert job.phase == ACCEPTED  # not seen in this pass: look first
-    assert job.next_attempt_time == NOW + dt.timedelta(seconds=1)
-    assert next_wakeup([job], NOW, POLICY) == 1.0  # soon, but no busy loop
-    (job,) = expire([_accepted(601)], NOW, POLICY, observed={job.job_id})
-    assert job.phase == FAILED and "did not reach PAUSING within 600s" in job.error_message
+    assert job.pause.next_attempt_time == NOW + dt.timedelta(seconds=1)
+    # soon, but no busy loop
+    assert next_wakeup(PAUSE, [job], NOW, POLICY) == NOW + dt.timedelta(seconds=1)
+    (job,) = expire(PAUSE, [_accepted(601)], NOW, POLICY, observed={job.job_id})
+    assert job.phase == FAILED and "did not reach PAUSING within 600s" in job.pause.error_message
     # Unseen past twice the timeout: looked up again until 3 lookups asked for it in vain
     # (an operator back from an outage must not fail, on its first lookup, a task that paused).
-    (job,) = expire([_accepted(1200)], NOW, POLICY, observed=set(), asked={job.job_id})
-    assert job.phase == ACCEPTED and job.unanswered_lookups == 1
-    (job,) = expire([job], NOW, POLICY, observed=set(), asked={job.job_id})
-    (job,) = expire([job], NOW, POLICY, observed=set(), asked={job.job_id})
-    assert job.phase == FAILED and "did not answer for it in 3 lookups" in job.error_message
-    (job,) = expire([_accepted(601)], NOW, POLICY)  # callers that do not say: as before
+    (job,) = expire(PAUSE, [_accepted(1200)], NOW, POLICY, observed=set(), asked={job.job_id})
+    assert job.phase == ACCEPTED and job.pause.unanswered_lookups == 1
+    (job,) = expire(PAUSE, [job], NOW, POLICY, observed=set(), asked={job.job_id})
+    (job,) = expire(PAUSE, [job], NOW, POLICY, observed=set(), asked={job.job_id})
+    assert job.phase == FAILED and "did not answer for it in 3 lookups" in job.pause.error_message
+    (job,) = expire(PAUSE, [_accepted(601)], NOW, POLICY)  # callers that do not say: as before
     assert job.phase == FAILED
-    (job,) = expire([_accepted(599)], NOW, POLICY, observed=set())
+    (job,) = expire(PAUSE, [_accepted(599)], NOW, POLICY, observed=set())
     assert job == _accepted(599)

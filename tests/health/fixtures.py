@@ -23,23 +23,11 @@ from typing import Any
 
 import yaml
 
-from drs_pause_operator.resource.resume import (
-    R_ACCEPTED,
-    R_FAILED,
-    RESUMED,
-    Decoration,
-    ResumeState,
-    decorate,
-)
-from drs_pause_operator.resource.status import (
-    ACCEPTED,
-    FAILED,
-    PAUSED,
-    PENDING,
-    JobState,
-    Problem,
-    render,
-)
+from drs_pause_operator.resource.job import Job, Leg
+from drs_pause_operator.resource.status import ObjectStatus, Problem, render
+from drs_pause_operator.resource.verbs import ACCEPTED, FAILED, PAUSED, PENDING, RESUMED
+
+R_ACCEPTED, R_FAILED = ACCEPTED, FAILED
 
 ROOT = Path(__file__).resolve().parents[2]
 HEALTH_DIR = ROOT / "deploy" / "argocd" / "health"
@@ -56,16 +44,18 @@ HEADER = (
 RETRY_HINT = "(set the annotation drs.cloudops.dev/retry-failed to a new value to send them again)"
 
 
-def _jobs(*entries: tuple[str, int, str]) -> list[JobState]:
+def _jobs(*entries: tuple[str, int, str]) -> list[Job]:
     """(phase, attempts, error code) for JOB_A, JOB_B..."""
     return [
-        JobState(
+        Job(
             job_id=job_id,
             pause_mode="target",
-            phase=phase,
-            attempts=attempts,
-            error_code=code,
-            last_attempt_time=NOW if attempts else None,
+            pause=Leg(
+                phase=phase,
+                attempts=attempts,
+                error_code=code,
+                last_attempt_time=NOW if attempts else None,
+            ),
         )
         for job_id, (phase, attempts, code) in zip((JOB_A, JOB_B), entries, strict=True)
     ]
@@ -98,25 +88,24 @@ def _object(status: dict[str, Any] | None, generation: int = 1, **metadata: Any)
 
 
 def _rendered(
-    jobs: list[JobState], problem: Problem | None = None, generation: int = 1, **metadata: Any
+    jobs: list[Job], problem: Problem | None = None, generation: int = 1, **metadata: Any
 ) -> dict[str, Any]:
-    status = render(None, jobs, generation, problem, NOW)
+    status = render(None, ObjectStatus(jobs, generation, problem), NOW)
     return _object(status, generation, **metadata)
 
 
 def _resume(
     phases: tuple[tuple[str, str], ...], due: dt.datetime | None = None
 ) -> dict[str, Any]:
-    """Both jobs paused, then the resume fields ``resume.decorate`` adds: (resume phase, error
-    code) for JOB_A, JOB_B ("" = no resume begun), and the time a resume is due."""
-    jobs = _jobs((PAUSED, 1, ""), (PAUSED, 1, ""))
-    states = [
-        ResumeState(job_id=j.job_id, phase=phase, error_code=code, attempts=1 if phase else 0,
-                    last_attempt_time=NOW if phase else None)
-        for j, (phase, code) in zip(jobs, phases, strict=True)
+    """Both jobs paused, then their resume legs: (resume phase, error code) for JOB_A, JOB_B
+    ("" = no resume begun), and the time a resume is due."""
+    jobs = [
+        j.update(resume=Leg(phase=phase, error_code=code, attempts=1 if phase else 0,
+                            last_attempt_time=NOW if phase else None))
+        for j, (phase, code) in zip(_jobs((PAUSED, 1, ""), (PAUSED, 1, "")), phases,
+                                    strict=True)
     ]
-    status = render(None, jobs, 1, None, NOW)
-    status = decorate(None, status, Decoration(states, NOW, due, None), 1, NOW)
+    status = render(None, ObjectStatus(jobs, 1, paused_at=NOW, due_at=due), NOW)
     obj = _object(status)
     obj["spec"]["resume"] = {"after": "2h"}
     return obj

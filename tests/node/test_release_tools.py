@@ -1,8 +1,9 @@
 """The tools the release path relies on, as built here.
 
 - helm carries the stamps its own Makefile sets for a release (version, tree state, the
-  Kubernetes version of its client-go, and the commit when the module proxy names one), so a plain ``helm template`` (as kustomize's Helm inflator
-  runs it) assumes a current Kubernetes and the chart's ``kubeVersion`` admits it;
+  Kubernetes version of its client-go, and the commit when the module proxy names one), so a
+  plain ``helm template`` (as kustomize's Helm inflator runs it) assumes a current Kubernetes
+  and the chart's ``kubeVersion`` admits it;
 - actionlint, built from its module, accepts the workflows (``make test`` runs it as well).
 """
 

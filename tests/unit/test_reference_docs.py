@@ -23,18 +23,11 @@ import yaml
 from drs_pause_operator import cli
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings, env_name
+from drs_pause_operator.resource.events import transition_events
+from drs_pause_operator.resource.job import Job
 from drs_pause_operator.resource.spec import RETRY_ANNOTATION
-from drs_pause_operator.resource.status import (
-    ACCEPTED,
-    FAILED,
-    PAUSED,
-    PENDING,
-    JobState,
-    Problem,
-    conditions_for,
-    render,
-    transition_events,
-)
+from drs_pause_operator.resource.status import ObjectStatus, Problem, pause_conditions, render
+from drs_pause_operator.resource.verbs import ACCEPTED, FAILED, PAUSED, PENDING
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / "docs" / "reference.md"
@@ -157,22 +150,26 @@ def problem_reasons() -> set[str]:
 def status_reasons() -> set[str]:
     """Condition and Event reasons, from the status logic run over every kind of job set."""
     now = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
-    job = JobState("8d0e8e36-a618-490d-8a46-8c61ac9jb502", "target")
+    job = Job("8d0e8e36-a618-490d-8a46-8c61ac9jb502", "target")
+
+    def leg(j: Job, **changes: object) -> Job:
+        return j.update(pause=j.pause.update(**changes))
+
     sets = [
         [job],
-        [job.update(attempts=1)],
-        [job.update(phase=ACCEPTED, attempts=1)],
-        [job.update(phase=PAUSED)],
-        [job.update(phase=FAILED, error_code="DRS.M05003")],
-        [job.update(phase=PAUSED), job.update(job_id="x", phase=FAILED)],
+        [leg(job, attempts=1)],
+        [leg(job, phase=ACCEPTED, attempts=1)],
+        [leg(job, phase=PAUSED)],
+        [leg(job, phase=FAILED, error_code="DRS.M05003")],
+        [leg(job, phase=PAUSED), leg(job.update(job_id="x"), phase=FAILED)],
     ]
     reasons: set[str] = set()
-    before = render(None, [job], 1, None, now)
-    stalled = render(None, [job], 1, _problem(), now)
+    before = render(None, ObjectStatus([job], 1), now)
+    stalled = render(None, ObjectStatus([job], 1, _problem()), now)
     for jobs in sets:
         for problem in (None, _problem()):
-            reasons.update(c[2] for c in conditions_for(jobs, problem))
-            after = render(before, jobs, 1, problem, now)
+            reasons.update(c[2] for c in pause_conditions(jobs, problem))
+            after = render(before, ObjectStatus(jobs, 1, problem), now)
             reasons.update(e[1] for e in transition_events(before, after))
             reasons.update(e[1] for e in transition_events(stalled, after))
     return reasons - {_problem().reason}

@@ -13,7 +13,7 @@ from .test_reference_docs import crd_paths, documented, reference, undocumented
 ROOT = Path(__file__).resolve().parents[2]
 CRD = ROOT / "crds" / "drspausewindows.drs.cloudops.dev.yaml"
 SOURCES = [ROOT / "operator" / "drs_pause_operator" / p
-           for p in ("resource/window.py", "resource/schedule.py", "engine/windows.py")]
+           for p in ("resource/window.py", "resource/schedule.py", "engine/window_pass.py")]
 
 
 def test_every_window_crd_field_is_documented() -> None:

@@ -6,9 +6,10 @@ module globals, so tests can run several operators in one process.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import kopf
@@ -27,7 +28,9 @@ from drs_pause_operator.engine.window_pass import (
     TIMER_SLACK,
     WORKERS,
     ChildWatch,
+    WindowKube,
     WindowReconciler,
+    utcnow,
 )
 from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource.policy import Policy
@@ -141,12 +144,14 @@ def pause_controller(
     return controller, reconciler
 
 
-def window_controller(kube: KubeApi) -> Controller[WindowEntry]:
+def window_controller(
+    kube: WindowKube, clock: Callable[[], dt.datetime] = utcnow
+) -> Controller[WindowEntry]:
     """The DrsPauseWindow controller: a timer and a creator of children per window."""
     return Controller(
         WINDOW_KIND,
         WindowEntry.of,
-        WindowReconciler(kube).reconcile,
+        WindowReconciler(kube, clock).reconcile,
         workers=WORKERS,
         retry=RetryPolicy(
             error=ERROR_RETRY, kube_unavailable=lambda: ERROR_RETRY, cancelled=ERROR_RETRY

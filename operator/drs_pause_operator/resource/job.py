@@ -126,13 +126,15 @@ class Job:
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
+        pause = self.pause.fields(PAUSE)
         data: dict[str, Any] = {
             "jobId": self.job_id,
             "pauseMode": self.pause_mode,
+            "phase": pause.pop("phase"),
             "taskStatus": self.task_status,
+            **pause,
+            **self.resume.fields(RESUME),
         }
-        data.update(self.pause.fields(PAUSE))
-        data.update(self.resume.fields(RESUME))
         return data
 
     @classmethod

@@ -10,12 +10,10 @@ import signal
 import kopf
 import pytest
 
-from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.engine import dump
-from drs_pause_operator.engine.controller import Controller
-from drs_pause_operator.engine.reconciler import PassResult
-
-from .fakes import SETTINGS, FakeKube
+from drs_pause_operator.engine.controller import Controller, RetryPolicy
+from drs_pause_operator.engine.object_pass import PassResult
+from drs_pause_operator.engine.objects import Entry
 
 BODY = {
     "metadata": {"namespace": "team-a", "name": "nightly", "uid": "uid-1", "generation": 1,
@@ -40,10 +38,16 @@ class StubReconciler:
         pass
 
 
-def controller(*steps) -> tuple[Controller, StubReconciler]:
-    ctl = Controller(SETTINGS, FakeKube(), gateway=None, metrics=Metrics())  # type: ignore[arg-type]
+def controller(*steps) -> tuple[Controller[Entry], StubReconciler]:
     stub = StubReconciler(*steps)
-    ctl.reconciler = stub  # type: ignore[assignment]
+    ctl = Controller(
+        "DrsJobPause",
+        Entry.of,
+        stub.reconcile,
+        workers=2,
+        retry=RetryPolicy(error=60.0, kube_unavailable=lambda: 2.0, cancelled=3.0),
+        forget=(stub.forget,),
+    )
     ctl.observe("ADDED", BODY)
     return ctl, stub
 
@@ -84,7 +88,9 @@ async def test_stopping_the_workers_still_cancels_a_pass_in_progress() -> None:
 async def test_describe_counts_workers_timers_and_passes() -> None:
     ctl, _ = controller()
     (line,) = ctl.describe()
-    assert line.startswith("controller: 1 objects cached, 1 queued or in progress, 0 timers,")
+    assert line.startswith(
+        "controller DrsJobPause: 1 objects cached, 1 queued or in progress, 0 timers,"
+    )
     assert "0/0 workers alive" in line
 
 

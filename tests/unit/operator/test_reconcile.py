@@ -6,9 +6,6 @@ import datetime as dt
 import random
 
 import pytest
-
-from drs_pause_operator.drs.models import JobStatus
-from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.resource.reconcile import (
     POLL_MAX,
     POLL_MIN,
@@ -25,6 +22,9 @@ from drs_pause_operator.resource.reconcile import (
     settle_not_pausable,
     sync,
 )
+
+from drs_pause_operator.drs.models import JobStatus
+from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.resource.status import (
     ACCEPTED,
     FAILED,

@@ -16,10 +16,10 @@ import math
 import random
 from typing import Any
 
+from drs_pause_operator.resource.reconcile import Policy, due_checks, due_pauses, sync
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from drs_pause_operator.resource.reconcile import Policy, due_checks, due_pauses, sync
 from drs_pause_operator.resource.status import (
     ACCEPTED,
     FAILED,

@@ -6,8 +6,6 @@ import datetime as dt
 import random
 
 import pytest
-
-from drs_pause_operator.resource import resume
 from drs_pause_operator.resource.reconcile import UNSEEN_LOOKUPS, Policy
 from drs_pause_operator.resource.resume import (
     PARTIALLY_RESUMED,
@@ -19,6 +17,8 @@ from drs_pause_operator.resource.resume import (
     SKIPPED,
     ResumeState,
 )
+
+from drs_pause_operator.resource import resume
 from drs_pause_operator.resource.spec import SpecError, parse_duration, parse_spec
 from drs_pause_operator.resource.status import ACCEPTED, FAILED, PAUSED, PENDING, render
 

@@ -7,8 +7,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from drs_pause_operator.resource.spec import DrsJobPauseSpec, parse_spec
 from drs_pause_operator.resource.job import Job, Leg
+from drs_pause_operator.resource.spec import DrsJobPauseSpec, parse_spec
 from drs_pause_operator.resource.verbs import PENDING
 
 NOW = dt.datetime(2026, 11, 28, 10, 0, 0, tzinfo=dt.UTC)

@@ -52,7 +52,7 @@ def test_the_commit_comes_from_origin_when_the_proxy_gives_it(tmp_path: Path) ->
 def test_a_go_mod_without_client_go_is_a_clear_error(tmp_path: Path) -> None:
     answer = _answer(tmp_path)
     Path(answer["GoMod"]).write_text("module helm.sh/helm/v3\n")
-    with pytest.raises(DevClusterError, match="no k8s.io/client-go requirement"):
+    with pytest.raises(DevClusterError, match=r"no k8s\.io/client-go requirement"):
         helm_ldflags(answer)
 
 

@@ -1,4 +1,4 @@
-"""A pause window's pass (``engine.windows``) driven directly: a fake Kubernetes, a clock that
+"""A pause window's pass (``engine.window_pass``) driven directly: a fake Kubernetes, a clock that
 moves only when told, and child DrsJobPause objects as plain dicts."""
 
 from __future__ import annotations
@@ -9,12 +9,10 @@ from typing import Any
 
 import pytest
 
-from drs_pause_operator.engine.windows import (
-    ChildRejected,
-    WindowController,
-    WindowEntry,
-    WindowReconciler,
-)
+from drs_pause_operator.engine.kube import ChildRejected, ObjectRef
+from drs_pause_operator.engine.objects import WindowEntry
+from drs_pause_operator.engine.startup import window_controller
+from drs_pause_operator.engine.window_pass import ChildWatch, WindowReconciler
 from drs_pause_operator.resource.window import WindowMeta, child_name
 
 from .fakes import PROJECT, Clock
@@ -54,12 +52,14 @@ class FakeWindowKube:
         self.children.pop(name, None)
         self.deleted.append(name)
 
-    async def patch_window_status(self, meta: WindowMeta, status: dict[str, Any]) -> dict:
+    async def patch_status(self, ref: ObjectRef, status: dict[str, Any], plural: str = "") -> dict:
+        assert plural == "drspausewindows"
         self.statuses.append(status)
         return {"metadata": {"resourceVersion": str(len(self.statuses) + 1)}, "status": status}
 
-    async def post_window_event(self, meta: WindowMeta, type_: str, reason: str,
-                                message: str) -> None:
+    async def post_event(self, ref: ObjectRef, type_: str, reason: str, message: str,
+                         kind: str = "") -> None:
+        assert kind == "DrsPauseWindow"
         self.events.append((type_, reason, message))
 
     def set_phase(self, name: str, phase: str) -> None:
@@ -79,7 +79,7 @@ def entry(**spec: Any) -> WindowEntry:
 
 
 async def run(kube: FakeWindowKube, e: WindowEntry, clock: Clock) -> float | None:
-    return await WindowReconciler(kube, clock).reconcile(e)
+    return (await WindowReconciler(kube, clock).reconcile(e)).wake_after
 
 
 def ready(e: WindowEntry) -> dict[str, Any]:
@@ -287,7 +287,8 @@ async def test_berlin_fall_back_repeated_hour_starts_once() -> None:
 
 async def test_an_idle_window_costs_one_timer_and_child_events_wake_only_their_window() -> None:
     kube = FakeWindowKube()
-    controller = WindowController(kube, Clock(CREATED + dt.timedelta(seconds=5)))
+    controller = window_controller(kube, Clock(CREATED + dt.timedelta(seconds=5)))
+    children = ChildWatch(controller.nudge)
     body = {
         "metadata": {"namespace": "team-a", "name": "nightly", "uid": "w-uid", "generation": 1,
                      "resourceVersion": "1", "creationTimestamp": "2026-05-04T09:58:30Z"},
@@ -297,15 +298,15 @@ async def test_an_idle_window_costs_one_timer_and_child_events_wake_only_their_w
     await controller._process("w-uid")
     assert controller.queue.delayed == 1 and kube.lists == 1
     # A DrsJobPause no window owns, and a child's status write that keeps its phase: nothing.
-    controller.observe_child("MODIFIED", {"metadata": {"uid": "x"}, "status": {"phase": "Paused"}})
+    children.observe("MODIFIED", {"metadata": {"uid": "x"}, "status": {"phase": "Paused"}})
     owned = {"metadata": {"uid": "c1", "ownerReferences": [
         {"kind": "DrsPauseWindow", "uid": "w-uid", "controller": True}]},
         "status": {"phase": "Paused"}}
-    controller.observe_child("MODIFIED", owned)
+    children.observe("MODIFIED", owned)
     assert len(controller.queue) == 1
     controller.queue._queued.clear()
-    controller.observe_child("MODIFIED", owned)
+    children.observe("MODIFIED", owned)
     assert len(controller.queue) == 0
-    controller.observe_child("MODIFIED", {**owned, "status": {"phase": "Resumed"}})
+    children.observe("MODIFIED", {**owned, "status": {"phase": "Resumed"}})
     assert len(controller.queue) == 1
     controller.queue.shutdown()
