@@ -24,7 +24,7 @@ again:
    whole, the client's split of it (some of its jobs, sent at once).
 
 Everything else is a double pause: e.g. an operator that re-sends after a restart without the
-batch-status look (``DRS_PAUSE_TEST_SKIP_PRECHECK=1``, see test_double_pause_detection.py).
+batch-status look (built on the test side: see test_double_pause_detection.py).
 """
 
 from __future__ import annotations
