@@ -63,6 +63,12 @@ class Settings(BaseModel):
     verify_timeout: float = Field(
         600.0, ge=0, le=7 * 86400, description="0 = no verification via batch-status."
     )
+    # batch-progress readings of a job's replication delay (spec.delayGate, spec.resume.catchUp):
+    # at most this often per job. The delay moves slowly; 30 s is what a DBA watching it uses.
+    delay_poll_interval: float = Field(30.0, ge=1, le=3600)
+    # Every object only plans (resource/plans.py), whatever its spec.dryRun: a safe first
+    # install against production.
+    dry_run: bool = False
     metrics_port: int = Field(9090, ge=0, le=65535)
     log_format: Literal["text", "json"] = "text"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -203,6 +209,10 @@ _OPTIONS: dict[str, tuple[str, str]] = {
     "--max-concurrency": ("max_concurrency", "DRS requests in flight."),
     "--request-timeout": ("request_timeout", "Seconds per DRS request."),
     "--verify-timeout": ("verify_timeout", "Seconds to wait for PAUSING (0 = do not verify)."),
+    "--delay-poll-interval": (
+        "delay_poll_interval",
+        "Seconds between replication delay readings of a job (delayGate, catchUp).",
+    ),
     "--metrics-port": ("metrics_port", "Prometheus port (0 = off)."),
     "--log-format": ("log_format", "text or json."),
     "--log-level": ("log_level", "DEBUG, INFO, WARNING or ERROR."),
@@ -253,6 +263,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help=f"Allow http:// endpoints (simulator). Env {env_name('allow_insecure_http')}.",
     )
+    parser.add_argument(
+        "--dry-run",
+        action="store_true",
+        default=None,
+        help="Every object only plans: nothing is paused or resumed. "
+        f"Env {env_name('dry_run')}.",
+    )
     for flag, (field, text) in _OPTIONS.items():
         parser.add_argument(flag, dest=field, default=None, help=f"{text} Env {env_name(field)}.")
 
@@ -298,7 +315,7 @@ class _EnvironmentBase(BaseSettings):
             return tuple(n.strip() for n in value.split(",") if n.strip())
         return value
 
-    @field_validator("allow_insecure_http", mode="before", check_fields=False)
+    @field_validator("allow_insecure_http", "dry_run", mode="before", check_fields=False)
     @classmethod
     def _boolean_words(cls, value: object) -> object:
         return _truthy(value) if isinstance(value, str) else value
@@ -307,6 +324,7 @@ class _EnvironmentBase(BaseSettings):
 _FIELD_TYPES: dict[str, Any] = {
     "namespaces": Annotated[tuple[str, ...] | None, NoDecode],  # comma-separated, not JSON
     "allow_insecure_http": bool | None,
+    "dry_run": bool | None,
 }
 _Environment: type[_EnvironmentBase] = create_model(  # type: ignore[call-overload]
     "_Environment",

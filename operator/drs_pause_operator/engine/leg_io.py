@@ -69,6 +69,10 @@ class LegContext:
     render: Callable[[list[Job]], dict[str, Any]]
     #: The jobs as far as this pass's I/O got (kept when a step raises).
     progress: list[Job] = field(default_factory=list)
+    #: Events the steps want posted once the pass's status is written.
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+    #: Seconds between replication delay readings of a job (engine/delay_io.py).
+    delay_poll: float = 30.0
 
 
 Send = Callable[[DrsGateway, Connection, list[Job]], Awaitable[Mapping[str, PauseOutcome]]]

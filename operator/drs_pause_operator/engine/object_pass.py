@@ -16,15 +16,15 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from drs_pause_operator.app.metrics import Metrics, PhaseTally
 from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.drs.errors import DrsError
 from drs_pause_operator.drs.redact import REDACTOR
-from drs_pause_operator.engine import leg_io
+from drs_pause_operator.engine import delay_io, leg_io, plan_io
 from drs_pause_operator.engine.connection import (
     ACCESS_ERRORS,
     Connection,
@@ -37,7 +37,7 @@ from drs_pause_operator.engine.objects import ObjectView
 from drs_pause_operator.engine.selection import SelectionContext, Stop, select_jobs
 from drs_pause_operator.engine.status_writer import StatusWriter
 from drs_pause_operator.outbound.gateway import DrsGateway
-from drs_pause_operator.resource import legs, resuming
+from drs_pause_operator.resource import delay, legs, plans, resuming
 from drs_pause_operator.resource.events import resume_events
 from drs_pause_operator.resource.formats import parse_time
 from drs_pause_operator.resource.job import Job, jobs_from_status
@@ -91,6 +91,7 @@ class _Decisions:
     paused_at: dt.datetime | None = None
     due_at: dt.datetime | None = None
     why: str | None = None  # why a resume began in this pass (Event reason)
+    gate_max: int | None = None  # spec.delayGate.maxDelay, for the messages
 
 
 class Reconciler:
@@ -159,41 +160,12 @@ class Reconciler:
         )
         jobs = hold_new_pauses(jobs, resuming.begun(jobs))
         decided = _Decisions(retry_token=token, resume_token=start.get("resumeNowToken"))
-        conn: list[Connection | Problem] = []  # connected once per pass, when first needed
+        io = _PassIO(self, obj, spec, start, result, olog, decided)
+        if spec.dry_run or self.settings.dry_run:
+            return await self._plan(io, jobs)
 
-        async def drive(verb: Verb, jobs: list[Job]) -> tuple[list[Job], Problem | None]:
-            """The verb's I/O when something of it is due; the problem it met, if any."""
-            now = self.clock()
-            if not (legs.due_checks(verb, jobs, now) or legs.due_sends(verb, jobs, now)):
-                active = any(j.leg(verb).active for j in jobs)
-                return jobs, carried_problem(start) if active else None
-            if not conn:
-                conn.append(await self.connect(spec, obj.ref.namespace))
-            if isinstance(conn[0], Problem):
-                return jobs, conn[0]
-            ctx = LegContext(
-                obj, conn[0], self.gateway, self.writer, self.metrics, self.policy, self.clock,
-                self.rng, result, olog,
-                render=lambda js: self._doc(obj, js, decided, carried_problem(obj.status)),
-            )
-            try:
-                return await leg_io.drive(verb, ctx, jobs), None
-            except ACCESS_ERRORS as err:
-                # Nothing is due before the stalled backoff: the watch event of this pass's
-                # own status write must not send the rejected request again at once (that
-                # was a hot loop against DRS/IAM with bad credentials).
-                until = now + dt.timedelta(seconds=self.policy.stalled_backoff(start, now))
-                return legs.postpone(verb, ctx.progress, until), problem_from(err)
-            except DrsError as err:
-                olog.info("DRS %s call failed (%s); looking again in %ss", verb.name,
-                          REDACTOR.redact(str(err)), self.policy.transient_retry)
-                result.transient_failure = True
-                # A transient failure says nothing about an access problem seen before: it
-                # stays until a pass gets through (no Stalled flapping).
-                return ctx.progress, carried_problem(start)
-
-        jobs, problem = await drive(PAUSE, jobs)
-        jobs = self._expire(PAUSE, jobs, result)
+        jobs, problem = await io.drive(PAUSE, jobs)
+        jobs = plans.sent(self._expire(PAUSE, jobs, result))
 
         now = self.clock()
         decided.paused_at = resuming.paused_time(jobs, parse_time(start.get("pausedTime")), now)
@@ -208,23 +180,66 @@ class Reconciler:
             if fresh:
                 decided.resume_token = obj.resume_now
             olog.info("resume begins (%s)", decided.why)
+        jobs = delay.begin_catch_up(spec.resume.catch_up if spec.resume else None, jobs)
         if problem is None:
-            jobs, problem = await drive(RESUME, jobs)
+            jobs, problem = await io.drive(RESUME, jobs)
         jobs = self._expire(RESUME, jobs, result)
 
         now = self.clock()
         status = self._doc(obj, jobs, decided, problem)
         await self.writer.write(obj, status, olog, hold=True)
         await self.writer.post_transitions(obj, before)
-        await self.writer.post(obj, resume_events(start, obj.status, decided.why))
+        await self.writer.post(obj, resume_events(start, obj.status, decided.why) + io.events)
         await self._finalizer(obj, spec, jobs, olog)
         self._tally(obj, jobs, problem)
 
         wake = _earliest(
             legs.next_wakeup(PAUSE, jobs, now, self.policy),
             legs.next_wakeup(RESUME, jobs, now, self.policy),
+            delay.next_reading(jobs, now),
             None if resuming.begun(jobs) else decided.due_at,
         )
+        return self._woken(result, wake, problem, status, now)
+
+    async def _plan(self, io: _PassIO, jobs: list[Job]) -> PassResult:
+        """A plan instead of a pause: look, decide, write; nothing is sent."""
+        obj, start, result = io.obj, io.start, io.result
+        now = self.clock()
+        planned = parse_time(start.get("plannedTime"))
+        problem: Problem | None = None
+        if planned is None or plans.due(start, obj.generation, obj.replan_token, now):
+            found, problem = await io.look_only(jobs)
+            if found is not None:
+                jobs, planned = found, self.clock()
+        else:
+            problem = carried_problem(start)
+        state = ObjectStatus.kept(start, obj.generation, problem)
+        state = replace(
+            state,
+            jobs=jobs,
+            retry_token=io.decided.retry_token,
+            due_at=None,
+            planning=True,
+            planned_at=planned,
+            replan_token=obj.replan_token or start.get("replanToken"),
+            plan_forced=self.settings.dry_run and not io.spec.dry_run,
+            gate_max=io.spec.delay_gate.max_delay_seconds if io.spec.delay_gate else None,
+        )
+        status = render(start, state, self.clock())
+        await self.writer.write(obj, status, io.olog, hold=True)
+        await self.writer.post_transitions(obj, io.before)
+        self._tally(obj, jobs, problem)
+        wake = planned + plans.REPLAN_AFTER if planned else None
+        return self._woken(result, wake, problem, status, now)
+
+    def _woken(
+        self,
+        result: PassResult,
+        wake: dt.datetime | None,
+        problem: Problem | None,
+        status: dict[str, Any],
+        now: dt.datetime,
+    ) -> PassResult:
         result.wake_after = None if wake is None else max(0.0, (wake - now).total_seconds())
         if problem is not None:
             result.wake_after = self.policy.stalled_backoff(status, now)
@@ -251,6 +266,7 @@ class Reconciler:
             resume_token=d.resume_token,
             warn_long=resuming.long_pause(jobs, d.paused_at, d.due_at, now),
             deleting=obj.deleting and RESUME_FINALIZER in obj.finalizers,
+            gate_max=d.gate_max,
         )
         return render(obj.status, state, now)
 
@@ -271,8 +287,8 @@ class Reconciler:
     ) -> None:
         """A spec the operator cannot read: Stalled, InvalidSpec; nothing else changes."""
         problem = Problem("InvalidSpec", message)
-        state = ObjectStatus.kept(start, obj.generation, problem)
-        state = ObjectStatus(**{**vars(state), "due_at": None, "deleting": obj.deleting})
+        state = replace(ObjectStatus.kept(start, obj.generation, problem), due_at=None,
+                        deleting=obj.deleting)
         await self.writer.write(obj, render(start, state, self.clock()), olog)
         await self.writer.post_transitions(obj, start)
         # Being deleted with a spec the operator cannot read: only skip-resume lets it go.
@@ -329,6 +345,122 @@ class Reconciler:
             counts,
             problem.reason if problem else str(reason or ""),
         )
+
+
+class _PassIO:
+    """The DRS side of one pass: one connection (made when first needed), the steps of each
+    verb, and the mapping of what goes wrong to the object's problem."""
+
+    def __init__(
+        self,
+        rec: Reconciler,
+        obj: ObjectView,
+        spec: DrsJobPauseSpec,
+        start: dict[str, Any],
+        result: PassResult,
+        olog: logging.LoggerAdapter[logging.Logger],
+        decided: _Decisions,
+    ) -> None:
+        self.rec, self.obj, self.spec, self.start = rec, obj, spec, start
+        self.before = obj.status
+        self.result, self.olog, self.decided = result, olog, decided
+        self.events: list[tuple[str, str, str]] = []
+        self._conn: Connection | Problem | None = None
+        gate, catch_up = spec.delay_gate, spec.resume.catch_up if spec.resume else None
+        decided.gate_max = gate.max_delay_seconds if gate else None
+        # The steps of each verb: the delay gate before a pause leg's first send, catch-up
+        # after a resume is verified (resource/delay.py); the send and verify in between.
+        self.steps: dict[str, tuple[Step, ...]] = {
+            PAUSE.name: (
+                lambda ctx, js: delay_io.gate(ctx, gate, js),
+                lambda ctx, js: leg_io.drive(PAUSE, ctx, js),
+            ),
+            RESUME.name: (
+                lambda ctx, js: leg_io.drive(RESUME, ctx, js),
+                lambda ctx, js: delay_io.catch_up(ctx, catch_up, js),
+            ),
+        }
+        self._catch_up = catch_up
+
+    def _due(self, verb: Verb, jobs: list[Job], now: dt.datetime) -> bool:
+        return bool(
+            legs.due_checks(verb, jobs, now)
+            or legs.due_sends(verb, jobs, now)
+            or (verb is RESUME and delay.catch_up_due(self._catch_up, jobs, now))
+        )
+
+    async def _context(self) -> LegContext | Problem:
+        if self._conn is None:
+            self._conn = await self.rec.connect(self.spec, self.obj.ref.namespace)
+        if isinstance(self._conn, Problem):
+            return self._conn
+        rec, obj, decided = self.rec, self.obj, self.decided
+        return LegContext(
+            obj, self._conn, rec.gateway, rec.writer, rec.metrics, rec.policy, rec.clock,
+            rec.rng, self.result, self.olog,
+            render=lambda js: rec._doc(obj, js, decided, carried_problem(obj.status)),
+            events=self.events,
+            delay_poll=rec.settings.delay_poll_interval,
+        )
+
+    async def drive(self, verb: Verb, jobs: list[Job]) -> tuple[list[Job], Problem | None]:
+        """The verb's steps when something of it is due; the problem met, if any."""
+        now = self.rec.clock()
+        if not self._due(verb, jobs, now):
+            waiting = any(j.leg(verb).active for j in jobs)
+            return jobs, carried_problem(self.start) if waiting else None
+        ctx = await self._context()
+        if isinstance(ctx, Problem):
+            return jobs, ctx
+        ctx.progress = jobs
+        return await self._guarded(verb.name, ctx, jobs, self.steps[verb.name], verb)
+
+    async def look_only(self, jobs: list[Job]) -> tuple[list[Job] | None, Problem | None]:
+        """A plan's lookups (engine/plan_io.py): the jobs with verdicts, or None."""
+        ctx = await self._context()
+        if isinstance(ctx, Problem):
+            return None, ctx
+        ctx.progress = jobs
+        plan: Step = lambda c, js: _planned(c, self.spec, js)  # noqa: E731
+        found, problem = await self._guarded("plan", ctx, jobs, (plan,), None)
+        return (None if found is jobs else found), problem
+
+    async def _guarded(
+        self,
+        what: str,
+        ctx: LegContext,
+        jobs: list[Job],
+        steps: tuple[Step, ...],
+        verb: Verb | None,
+    ) -> tuple[list[Job], Problem | None]:
+        """Run the steps; map access errors to the object's problem (in one place)."""
+        now = self.rec.clock()
+        try:
+            for step in steps:
+                jobs = ctx.progress = await step(ctx, jobs)
+            return jobs, None
+        except ACCESS_ERRORS as err:
+            # Nothing is due before the stalled backoff: the watch event of this pass's own
+            # status write must not send the rejected request again at once (that was a hot
+            # loop against DRS/IAM with bad credentials).
+            until = now + dt.timedelta(seconds=self.rec.policy.stalled_backoff(self.start, now))
+            kept = ctx.progress if verb is None else legs.postpone(verb, ctx.progress, until)
+            return kept, problem_from(err)
+        except DrsError as err:
+            self.olog.info("DRS %s call failed (%s); looking again in %ss", what,
+                           REDACTOR.redact(str(err)), self.rec.policy.transient_retry)
+            self.result.transient_failure = True
+            # A transient failure says nothing about an access problem seen before: it stays
+            # until a pass gets through (no Stalled flapping).
+            return ctx.progress, carried_problem(self.start)
+
+
+Step = Callable[[LegContext, list[Job]], Awaitable[list[Job]]]
+
+
+async def _planned(ctx: LegContext, spec: DrsJobPauseSpec, jobs: list[Job]) -> list[Job]:
+    found = await plan_io.plan(ctx, spec.delay_gate, jobs)
+    return jobs if found is None else found
 
 
 def _earliest(*times: dt.datetime | None) -> dt.datetime | None:

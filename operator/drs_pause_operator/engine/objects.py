@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from drs_pause_operator.engine.kube import ObjectRef
 from drs_pause_operator.resource.formats import parse_time
+from drs_pause_operator.resource.plans import REPLAN_ANNOTATION
 from drs_pause_operator.resource.selector import RESELECT_ANNOTATION
 from drs_pause_operator.resource.spec import (
     RESUME_NOW_ANNOTATION,
@@ -45,6 +46,7 @@ class ObjectView(Protocol):
     generation: int
     retry_token: str | None
     reselect_token: str | None
+    replan_token: str | None  # spec.dryRun: plan again on a new value
     # spec.resume: the resume-now annotation, skip-resume, deletion and finalizers.
     resume_now: str | None
     skip_resume: bool
@@ -79,6 +81,7 @@ class Entry:
         "finalizers",
         "generation",
         "ref",
+        "replan_token",
         "reselect_token",
         "resource_version",
         "resume_now",
@@ -108,6 +111,7 @@ class Entry:
         self.deleting = False
         self.finalizers: tuple[str, ...] = ()
         self.resume_now: str | None = None
+        self.replan_token: str | None = None
         self.skip_resume = False
         # The object as this process's last status write returned it, held only until the
         # controller has reconciled its cache with it at the end of the pass.
@@ -166,6 +170,7 @@ class Entry:
         entry.deleting = bool(meta.get("deletionTimestamp"))
         entry.finalizers = tuple(meta.get("finalizers") or ())
         entry.resume_now = annotations.get(RESUME_NOW_ANNOTATION) or None
+        entry.replan_token = annotations.get(REPLAN_ANNOTATION) or None
         entry.skip_resume = str(annotations.get(SKIP_RESUME_ANNOTATION, "")).lower() == "true"
         return entry
 

@@ -105,6 +105,18 @@ class Job:
     task_status: str = ""  # the task state batch-status last showed
     pause: Leg = field(default_factory=lambda: Leg(phase=PENDING))
     resume: Leg = field(default_factory=Leg)
+    # The replication delay (spec.delayGate, spec.resume.catchUp; resource/delay.py): the last
+    # reading in seconds (None: never read, or "does not apply" when delay_time is set), when
+    # it was read, the reading the pause went out on, since when the gate holds the pause, and
+    # when the resumed task caught up.
+    delay_seconds: int | None = None
+    delay_time: dt.datetime | None = None
+    delay_at_pause: int | None = None
+    delay_gate_since: dt.datetime | None = None
+    caught_up_time: dt.datetime | None = None
+    # spec.dryRun (resource/plans.py): what a pause would do, until the job is sent.
+    plan: str = ""
+    plan_message: str = ""
 
     def leg(self, verb: Verb) -> Leg:
         return self.pause if verb is PAUSE else self.resume
@@ -135,6 +147,19 @@ class Job:
             **pause,
             **self.resume.fields(RESUME),
         }
+        for key, number in (("delaySeconds", self.delay_seconds),
+                            ("delayAtPause", self.delay_at_pause)):
+            if number is not None:
+                data[key] = number
+        for key, when in (("delayTime", self.delay_time),
+                          ("delayGateSince", self.delay_gate_since),
+                          ("caughtUpTime", self.caught_up_time)):
+            if when is not None:
+                data[key] = fmt_time(when)
+        if self.plan:
+            data["plan"] = self.plan
+            if self.plan_message:
+                data["planMessage"] = self.plan_message
         return data
 
     @classmethod
@@ -145,7 +170,23 @@ class Job:
             task_status=str(entry.get("taskStatus") or ""),
             pause=Leg.of(entry, PAUSE),
             resume=Leg.of(entry, RESUME),
+            delay_seconds=_int(entry.get("delaySeconds")),
+            delay_time=parse_time(entry.get("delayTime")),
+            delay_at_pause=_int(entry.get("delayAtPause")),
+            delay_gate_since=parse_time(entry.get("delayGateSince")),
+            caught_up_time=parse_time(entry.get("caughtUpTime")),
+            plan=str(entry.get("plan") or ""),
+            plan_message=str(entry.get("planMessage") or ""),
         )
+
+    @property
+    def delay_known(self) -> bool:
+        """Was the delay read at all (a reading, or "does not apply")?"""
+        return self.delay_time is not None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def jobs_from_status(status: Mapping[str, Any] | None) -> list[Job]:

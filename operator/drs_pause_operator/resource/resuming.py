@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from drs_pause_operator.resource.job import Job
 from drs_pause_operator.resource.spec import ResumeSpec
 from drs_pause_operator.resource.verbs import (
+    CATCHING_UP,
     FAILED,
     NOT_NOW,
     PAUSED,
@@ -143,13 +144,16 @@ def object_phase(jobs: Iterable[Job]) -> str | None:
         return None
     if any(leg.active for leg in legs):
         return RESUMING
+    if any(leg.phase == CATCHING_UP for leg in legs):
+        return CATCHING_UP
     if any(leg.phase == FAILED for leg in legs):
         return PARTIALLY_RESUMED
     return RESUMED
 
 
 def finished(jobs: Iterable[Job]) -> bool:
-    """The resume began and nothing is left to do or to fix (no leg in flight or Failed)."""
+    """The resume began and nothing is left to do or to fix (no leg in flight or Failed). A
+    task catching up counts as resumed here: its catch-up does not hold a deletion."""
     jobs = list(jobs)
     return begun(jobs) and not any(
         j.resume.active or j.resume.phase == FAILED for j in jobs
@@ -178,15 +182,19 @@ def finalizer_wanted(spec: ResumeSpec | None, jobs: Iterable[Job]) -> bool:
 
 def summary(jobs: Iterable[Job]) -> tuple[str, list[str]]:
     """The resume's progress in words, and the error codes of its failed legs."""
+    jobs = list(jobs)
     legs = [j.resume for j in jobs]
     resumed = sum(leg.phase == RESUMED for leg in legs)
     total = sum(bool(leg.phase) and leg.phase != SKIPPED for leg in legs)
     active = sum(leg.active for leg in legs)
+    catching_up = sum(leg.phase == CATCHING_UP for leg in legs)
     failed = [leg for leg in legs if leg.phase == FAILED]
     skipped = sum(leg.phase == SKIPPED for leg in legs)
     text = f"{resumed} of {total} jobs resumed"
     if failed:
         text += f"; {len(failed)} failed to resume"
+    if catching_up:
+        text += f"; {catching_up} catching up"
     if active:
         text += f"; {active} in progress"
     if skipped:

@@ -62,6 +62,59 @@ class SecretRef(BaseModel):
     name: str = Field(min_length=1)
 
 
+def _duration(text: str) -> str:
+    """A duration field's value, checked (``30s``, ``5m``, ``2h``, ``1h30m``)."""
+    if not re.fullmatch(DURATION_PATTERN, text) or not text:
+        raise ValueError(f"{text!r} is not a duration such as 90s, 5m, 2h or 1h30m")
+    return text
+
+
+class DelayGate(BaseModel):
+    """spec.delayGate: pause a task only once its replication delay is small
+    (``resource/delay.py``)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    max_delay: str = Field(alias="maxDelay")
+    wait_up_to: str = Field("0s", alias="waitUpTo")
+    on_timeout: Literal["Pause", "Skip"] = Field("Pause", alias="onTimeout")
+
+    @field_validator("max_delay", "wait_up_to")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        return _duration(value)
+
+    @property
+    def max_delay_seconds(self) -> int:
+        return int(parse_duration(self.max_delay).total_seconds())
+
+    @property
+    def wait(self) -> dt.timedelta:
+        return parse_duration(self.wait_up_to)
+
+
+class CatchUp(BaseModel):
+    """spec.resume.catchUp: a resume is done only once the task has caught up again."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    max_delay: str = Field(alias="maxDelay")
+    timeout: str = "1h"
+
+    @field_validator("max_delay", "timeout")
+    @classmethod
+    def _durations(cls, value: str) -> str:
+        return _duration(value)
+
+    @property
+    def max_delay_seconds(self) -> int:
+        return int(parse_duration(self.max_delay).total_seconds())
+
+    @property
+    def limit(self) -> dt.timedelta:
+        return parse_duration(self.timeout)
+
+
 class ResumeSpec(BaseModel):
     """spec.resume: when the jobs this object paused are resumed (see resource/resuming.py)."""
 
@@ -70,6 +123,7 @@ class ResumeSpec(BaseModel):
     after: str | None = Field(None, min_length=2, pattern=DURATION_PATTERN)
     at: dt.datetime | None = None
     on_delete: bool = Field(False, alias="onDelete")
+    catch_up: CatchUp | None = Field(None, alias="catchUp")
 
     @field_validator("at")
     @classmethod
@@ -113,6 +167,9 @@ class DrsJobPauseSpec(BaseModel):
     jobs: list[JobSpec] = Field(default_factory=list, min_length=1, max_length=500)
     selector: Selector | None = Field(None, validate_default=True)
     resume: ResumeSpec | None = None
+    delay_gate: DelayGate | None = Field(None, alias="delayGate")
+    # Look, decide, report; send no pause and no resume (resource/plans.py).
+    dry_run: bool = Field(False, alias="dryRun")
 
     @field_validator("jobs")
     @classmethod

@@ -17,15 +17,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from drs_pause_operator.resource import resuming
+from drs_pause_operator.resource import plans, resuming
 from drs_pause_operator.resource.conditions import ConditionTuple, merge_conditions
-from drs_pause_operator.resource.formats import fmt_time, parse_time
+from drs_pause_operator.resource.delay import gate_waiting, largest
+from drs_pause_operator.resource.formats import fmt_seconds, fmt_time, parse_time
 from drs_pause_operator.resource.job import Job, jobs_from_status
 from drs_pause_operator.resource.problem import NOT_PROBLEMS, Problem, carried_problem
+from drs_pause_operator.resource.spec import RESUME_NOW_ANNOTATION, SKIP_RESUME_ANNOTATION
+from drs_pause_operator.resource.verbs import (
+    ACCEPTED,
+    CATCHING_UP,
+    FAILED,
+    PAUSED,
+    PENDING,
+    RESUMED,
+)
 
 __all__ = ["NOT_PROBLEMS", "ObjectStatus", "Problem", "carried_problem", "render"]
-from drs_pause_operator.resource.spec import RESUME_NOW_ANNOTATION, SKIP_RESUME_ANNOTATION
-from drs_pause_operator.resource.verbs import ACCEPTED, FAILED, PAUSED, PENDING, RESUMED
 
 # Object phases (besides Pending, Paused, Failed and the resume's)
 IN_PROGRESS, PARTIALLY_PAUSED = "InProgress", "PartiallyPaused"
@@ -80,7 +88,22 @@ def _failed_text(s: Summary) -> str:
     return text
 
 
-def pause_conditions(jobs: list[Job], problem: Problem | None) -> list[ConditionTuple]:
+def _waiting_text(jobs: list[Job], gate_max: int | None) -> str:
+    """"2 tasks wait for their replication delay: 7m12s > 5m" (empty: none waits)."""
+    waiting = [j for j in jobs if gate_waiting(j)]
+    if not waiting:
+        return ""
+    worst = largest(waiting)
+    text = f"{len(waiting)} task{'s' if len(waiting) > 1 else ''} wait for their replication " \
+           "delay"
+    if worst is not None and gate_max is not None:
+        text += f": {fmt_seconds(worst)} > {fmt_seconds(gate_max)}"
+    return text
+
+
+def pause_conditions(
+    jobs: list[Job], problem: Problem | None, gate_max: int | None = None
+) -> list[ConditionTuple]:
     """Ready, Reconciling and Stalled as the pauses give them, in list order.
 
     An operator-level problem (missing Secret, endpoint not allowed, rejected credentials...)
@@ -95,6 +118,9 @@ def pause_conditions(jobs: list[Job], problem: Problem | None) -> list[Condition
         progress += "; " + _failed_text(s)
     if s.pending:
         progress += f"; {s.pending} in progress"
+    waiting = _waiting_text(jobs, gate_max)
+    if waiting:
+        progress += f"; {waiting}"
 
     if phase == PAUSED:
         ready = ("True", "Paused", progress)
@@ -106,8 +132,14 @@ def pause_conditions(jobs: list[Job], problem: Problem | None) -> list[Condition
     if problem is not None:
         reconciling = ("False", problem.reason, progress)
     elif s.pending:
-        verifying = all(j.phase == ACCEPTED for j in jobs if j.active)
-        reconciling = ("True", "Verifying" if verifying else "Pausing", progress)
+        active = [j for j in jobs if j.active]
+        if all(gate_waiting(j) for j in active):
+            why = "WaitingForDelay"
+        elif all(j.phase == ACCEPTED for j in active):
+            why = "Verifying"
+        else:
+            why = "Pausing"
+        reconciling = ("True", why, progress)
     else:
         reconciling = ("False", "Done", progress)
 
@@ -138,8 +170,11 @@ def _resume_conditions(
             out.append(("Ready", "True", "Resumed", text) if phase == RESUMED
                        else ("Ready", "False", phase, text))
         elif ctype == "Reconciling":
-            out.append(("Reconciling", "True", "Resuming", text) if phase == resuming.RESUMING
-                       else ("Reconciling", "False", "Done", text))
+            if phase in (resuming.RESUMING, CATCHING_UP):
+                reason = "Resuming" if phase == resuming.RESUMING else CATCHING_UP
+                out.append(("Reconciling", "True", reason, text))
+            else:
+                out.append(("Reconciling", "False", "Done", text))
         elif phase == resuming.PARTIALLY_RESUMED:
             out.append((
                 "Stalled",
@@ -167,6 +202,14 @@ class ObjectStatus:
     resume_token: str | None = None  # the resume-now annotation value acted upon
     warn_long: bool = False  # pauseMode all paused longer than 24 h by the schedule
     deleting: bool = False  # deleted while the resume finalizer holds it
+    gate_max: int | None = None  # spec.delayGate.maxDelay in seconds, for the messages
+    # A plan (spec.dryRun or --dry-run; resource/plans.py): whether the object only plans,
+    # when its plan was made (None: none yet), the replan token acted on, and whether the
+    # operator's --dry-run forced it.
+    planning: bool = False
+    planned_at: dt.datetime | None = None
+    replan_token: str | None = None
+    plan_forced: bool = False
 
     @classmethod
     def kept(
@@ -189,7 +232,7 @@ def render(old: Mapping[str, Any] | None, s: ObjectStatus, now: dt.datetime) -> 
     old = old or {}
     jobs = s.jobs
     summary = Summary.of(jobs)
-    conds = pause_conditions(jobs, s.problem)
+    conds = pause_conditions(jobs, s.problem, s.gate_max)
     phase = pause_phase(jobs)
     resume_phase = resuming.object_phase(jobs)
     if resume_phase is not None:
@@ -200,6 +243,8 @@ def render(old: Mapping[str, Any] | None, s: ObjectStatus, now: dt.datetime) -> 
         resuming.begun(jobs)
     ):
         conds = [_resumes_at(c, s) if c[0] == "Ready" else c for c in conds]
+    if s.planning:
+        phase, conds = plans.PLANNED, plans.conditions(jobs, s.problem, s.plan_forced)
     if s.deleting:
         conds = [
             (t, st, r, f"{DELETION_TEXT}: {m} (set the annotation {SKIP_RESUME_ANNOTATION}: "
@@ -226,6 +271,10 @@ def render(old: Mapping[str, Any] | None, s: ObjectStatus, now: dt.datetime) -> 
         status["resumeTime"] = fmt_time(s.due_at)
     if s.resume_token:
         status["resumeNowToken"] = s.resume_token
+    if s.planned_at is not None:
+        status["plannedTime"] = fmt_time(s.planned_at)
+        if s.replan_token:
+            status["replanToken"] = s.replan_token
     return status
 
 

@@ -17,6 +17,8 @@ PENDING, ACCEPTED, FAILED = "Pending", "Accepted", "Failed"
 # Leg phases of one verb
 PAUSED = "Paused"
 RESUMED, SKIPPED = "Resumed", "Skipped"
+#: A resume verified (the task left PAUSING) whose task has not caught up yet (spec.resume.catchUp)
+CATCHING_UP = "CatchingUp"
 
 #: "This API cannot be called in the current task status": for a pause, maybe paused already;
 #: for a resume, maybe resumed already. batch-status decides.
@@ -95,7 +97,7 @@ RESUME = Verb(
     api="batch-retry-task",
     prefix="resume",
     done=RESUMED,
-    phases=(PENDING, ACCEPTED, RESUMED, FAILED, SKIPPED),
+    phases=(PENDING, ACCEPTED, CATCHING_UP, RESUMED, FAILED, SKIPPED),
     initial="",
     reached=_running_again,
     waiting="while resuming",

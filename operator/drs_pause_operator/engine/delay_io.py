@@ -1,0 +1,73 @@
+"""The I/O of the replication-delay steps of a pass: batch-progress readings for the delay gate
+(before a pause leg's first send) and for catch-up (after a resume is verified).
+
+The decisions are ``resource/delay.py``'s. Readings go through the gateway (coalesced across
+objects, rate-limited like batch-status); an object without ``spec.delayGate`` and
+``spec.resume.catchUp`` never makes one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from drs_pause_operator.drs.errors import DrsError
+from drs_pause_operator.drs.redact import REDACTOR
+from drs_pause_operator.engine.connection import ACCESS_ERRORS
+from drs_pause_operator.engine.leg_io import LegContext
+from drs_pause_operator.resource import delay
+from drs_pause_operator.resource.job import Job
+from drs_pause_operator.resource.spec import CatchUp, DelayGate
+
+
+async def read(ctx: LegContext, ids: list[str]) -> dict[str, Any] | None:
+    """One batch-progress reading of this pass; None when the call failed (not for access:
+    those are the pass's problem)."""
+    c = ctx.conn
+    try:
+        answers = await ctx.gateway.progress(c.target, c.creds, c.language, ids)
+    except DrsError as err:
+        if isinstance(err, ACCESS_ERRORS):
+            raise
+        ctx.olog.info("replication delay reading failed (%s); reading again in %ss",
+                      REDACTOR.redact(str(err)), ctx.policy.transient_retry)
+        ctx.result.transient_failure = True
+        return None
+    finally:
+        ctx.result.drs_calls += 1
+    return dict(answers)
+
+
+def _poll(ctx: LegContext) -> dt.timedelta:
+    return dt.timedelta(seconds=ctx.delay_poll)
+
+
+async def gate(ctx: LegContext, spec: DelayGate | None, jobs: list[Job]) -> list[Job]:
+    """The delay gate: pause legs never sent pass, wait or time out (resource/delay.py)."""
+    now = ctx.clock()
+    ids = delay.gate_due(spec, jobs, now)
+    if spec is None or not ids:
+        return jobs
+    answers = await read(ctx, ids)
+    if answers is None:
+        later = now + dt.timedelta(seconds=ctx.policy.transient_retry)
+        return delay.hold_gated(jobs, ids, later)
+    jobs, events = delay.apply_gate(spec, jobs, ids, answers, ctx.clock(), _poll(ctx))
+    ctx.events += events
+    return jobs
+
+
+async def catch_up(ctx: LegContext, spec: CatchUp | None, jobs: list[Job]) -> list[Job]:
+    """Catch-up: verified resumes wait for a small delay, or time out (resource/delay.py)."""
+    jobs = delay.begin_catch_up(spec, jobs)
+    now = ctx.clock()
+    ids = delay.catch_up_due(spec, jobs, now)
+    if spec is None or not ids:
+        return jobs
+    answers = await read(ctx, ids)
+    if answers is None:
+        later = now + dt.timedelta(seconds=ctx.policy.transient_retry)
+        return delay.hold_catch_up(jobs, ids, later)
+    jobs, events = delay.apply_catch_up(spec, jobs, ids, answers, ctx.clock(), _poll(ctx))
+    ctx.events += events
+    return jobs
