@@ -199,8 +199,15 @@ async def test_delay_does_not_apply_outside_the_incremental_phase(
     clock.advance(600)
     paused = await one(cdrs, JOB_B)
     assert (paused["transfer_status"], paused["incre_trans_delay"]) == ("PAUSING", "-1")
+    csim.configure(resume_delay_seconds=5)
     await ok(await cdrs.resume(JOB_B))
-    assert (await one(cdrs, JOB_B))["incre_trans_delay"] == "-1"
+    clock.advance(3)  # the resume is pending: still paused from the full phase
+    pending = await one(cdrs, JOB_B)
+    assert (pending["transfer_status"], pending["incre_trans_delay"]) == ("PAUSING", "-1")
+    clock.advance(3)
+    resumed = await one(cdrs, JOB_B)
+    assert (resumed["transfer_status"], resumed["incre_trans_delay"]) == (
+        "FULL_TRANSFER_STARTED", "-1")  # fmt: skip
     # The admin API says the same.
     assert (await cdrs.client.get(f"/admin/tasks/{JOB_B}")).json()["delay_applies"] is False
 

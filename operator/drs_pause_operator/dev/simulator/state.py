@@ -379,11 +379,19 @@ class TaskStore:
         change under the old state, from there under the new one."""
         now = self.clock()
         if task.pending_due is not None and now >= task.pending_due:
-            task.delay.advance(task.pending_due, task.delay_motion, self.rates)
-            task.status = task.pending_status or task.status
+            self._enter(task, task.pending_status or task.status, task.pending_due)
             task.pending_status = None
             task.pending_due = None
         task.delay.advance(now, task.delay_motion, self.rates)
+
+    def _enter(self, task: Task, status: str, at: float) -> None:
+        """Move ``task`` to ``status`` at the clock reading ``at``: its delay moves as the old
+        state said until then. ``status_before_pause`` lasts as long as the pause (so a paused
+        task whose resume is pending is still paused from the same phase)."""
+        task.delay.advance(at, task.delay_motion, self.rates)
+        task.status = status
+        if status != PAUSED:
+            task.status_before_pause = None
 
     def set_rates(self, rates: DelayRates) -> None:
         """New simulator-wide delay rates from now on (the time before keeps the old ones)."""
@@ -426,8 +434,7 @@ class TaskStore:
             task.pending_status = target
             task.pending_due = self.clock() + delay_seconds
         else:
-            task.delay.advance(self.clock(), task.delay_motion, self.rates)
-            task.status = target
+            self._enter(task, target, self.clock())
 
     @staticmethod
     def resume_refusal(task: Task) -> str | None:
@@ -447,7 +454,6 @@ class TaskStore:
             return
         if task.status == PAUSED:
             target = task.status_before_pause or DEFAULT_RESUMED
-            task.status_before_pause = None
         else:
             target = RETRYABLE[task.status]
         if task.resume_outcome != "resumed":
@@ -456,8 +462,7 @@ class TaskStore:
             task.pending_status = target
             task.pending_due = self.clock() + delay_seconds
         else:
-            task.delay.advance(self.clock(), task.delay_motion, self.rates)
-            task.status = target
+            self._enter(task, target, self.clock())
 
 
 BULK_NAMESPACE = uuid.UUID("5e3c1f0e-8a4b-4c1d-9a57-d2a5d1b0c0de")
