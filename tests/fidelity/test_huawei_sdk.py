@@ -1,8 +1,8 @@
 """Fidelity: the official Huawei Cloud Python SDK talks to the simulator.
 
-Nobody here wrote the SDK: if it can sign (AK/SK), pause, list statuses, resume, list the tenant's
-tasks and parse the simulator's errors into its documented exceptions, the simulator speaks the
-real wire protocol.
+Nobody here wrote the SDK: if it can sign (AK/SK), pause, list statuses, resume, read progress and
+replication delay, list the tenant's tasks and parse the simulator's errors into its documented
+exceptions, the simulator speaks the real wire protocol.
 The SDK is synchronous, so each call runs in a thread against an in-process simulator.
 """
 
@@ -23,8 +23,10 @@ from huaweicloudsdkcore.exceptions.exceptions import (
 from huaweicloudsdkcore.http.http_config import HttpConfig
 from huaweicloudsdkdrs.v3 import (
     BatchListJobStatusRequest,
+    BatchListProgressesRequest,
     BatchPauseJobReq,
     BatchQueryJobReqPage,
+    BatchQueryProgressReq,
     BatchRestoreTaskRequest,
     BatchRetryReq,
     BatchStopJobsRequest,
@@ -353,3 +355,70 @@ async def test_list_bad_input_raises(
     with pytest.raises(ClientRequestException) as info:
         await call(client.show_job_list, list_request(**fields))
     assert (info.value.status_code, info.value.error_code) == (400, code)
+
+
+# --- progress and replication delay: batch_list_progresses (POST .../jobs/batch-progress) --------
+
+
+class StoppedClock:
+    """The simulator's monotonic clock, moved by the test only: delays are exact."""
+
+    def __init__(self) -> None:
+        self.now = 500.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def progress_request(*ids: str) -> BatchListProgressesRequest:
+    return BatchListProgressesRequest(body=BatchQueryProgressReq(jobs=list(ids)))
+
+
+async def test_progress_and_delay() -> None:
+    clock = StoppedClock()
+    tasks = [
+        {"id": JOB, "project_id": PROJECT, "delay_seconds": 600},
+        {"id": JOB_2, "status": "FULL_TRANSFER_COMPLETE"},
+    ]
+    async with running_simulator(tasks=tasks, access_keys={AK: SK}, clock=clock) as clocked:
+        client = make_client(clocked.url)
+        await call(client.batch_stop_jobs, pause_request((JOB, "target")))
+        clock.now += 30.25  # paused: the delay grows by 1 s per s
+        answer = await call(client.batch_list_progresses, progress_request(JOB, JOB_2, UNKNOWN))
+        assert clocked.calls("progress")[-1]["auth"] == {"kind": "aksk", "id": AK}
+        computed = {r["job_id"]: r for r in clocked.calls("progress")[-1]["results"]}
+    assert answer.count == 3
+    by_id = {r.job_id: r for r in answer.results}
+    paused = by_id[JOB]
+    assert (paused.incre_trans_delay, paused.incre_trans_delay_millis) == ("630", "630250")
+    assert paused.incre_trans_delay == computed[JOB]["incre_trans_delay"]
+    assert (paused.transfer_status, paused.task_mode, paused.progress) == (
+        "PAUSING", "FULL_INCR_TRANS", "100")  # fmt: skip
+    assert (paused.apply_rows_rate, paused.apply_bytes_rate) == (0, 0)
+    assert paused.progress_map["data"].completed == "100%"
+    assert paused.error_code is None
+    full = by_id[JOB_2]
+    assert (full.incre_trans_delay, full.apply_rows_rate) == ("-1", -1)
+    unknown = by_id[UNKNOWN]
+    assert (unknown.error_code, unknown.error_msg) == ("DRS.M05003", "Task information not found.")
+    assert unknown.incre_trans_delay is None and unknown.transfer_status is None
+
+
+@pytest.mark.parametrize(
+    ("ids", "code"),
+    [([], "DRS.M00201"), (["not-a-uuid"], "DRS.M00202"), ([JOB, JOB], "DRS.M00301")],
+)
+async def test_progress_bad_input_raises(sim: RunningSimulator, ids: list[str], code: str) -> None:
+    client = make_client(sim.url)
+    with pytest.raises(ClientRequestException) as info:
+        await call(client.batch_list_progresses, progress_request(*ids))
+    assert (info.value.status_code, info.value.error_code) == (400, code)
+    assert info.value.request_id == sim.calls("progress")[-1]["request_id"]
+
+
+async def test_progress_server_error(sim: RunningSimulator) -> None:
+    sim.add_fault(kind="http_error", endpoint="progress", status=503, error_code="DRS.M00004")
+    client = make_client(sim.url)
+    with pytest.raises(ServerResponseException) as info:
+        await call(client.batch_list_progresses, progress_request(JOB))
+    assert (info.value.status_code, info.value.error_code) == (503, "DRS.M00004")

@@ -1,11 +1,12 @@
 """The published OpenAPI description says what the API pages say.
 
 Pages: ``reference/drs_03_0133-batch-pause-task.rst`` (pause) and ``reference/drs-api-facts.md``
-section 2 (batch-status), and the OTC DRS API reference pages drs_03_0132 (resuming or retrying
-tasks in batches) and drs_03_0138 (querying tasks of a tenant). The facts are written down here
-as constants (so the test runs anywhere); when the first two pages are at hand
-(``../shared/reference`` beside the repository), the constants are read back from them too. Then
-the live simulator is held to the same bounds.
+sections 2 (batch-status) and 7 (batch-progress, with the Huawei SDK's QueryProgressResp), and
+the OTC DRS API reference pages drs_03_0132 (resuming or retrying tasks in batches) and
+drs_03_0138 (querying tasks of a tenant). The facts are written down here as constants (so the
+test runs anywhere); when the facts pages are at hand (``../shared/reference`` beside the
+repository), the constants are read back from them too. Then the live simulator is held to the
+same bounds.
 """
 
 from __future__ import annotations
@@ -54,6 +55,16 @@ DB_USE_TYPES = {"migration", "sync", "cloudDataGuard"}
 NET_TYPES = {"vpn", "vpc", "eip"}
 OTC_ENGINE_TYPES = {"mysql", "mongodb", "cloudDataGuard-mysql", "mysql-to-taurus", "postgresql"}
 LIST_RESPONSE_FIELDS = {"total_record", "jobs"}
+# drs-api-facts.md section 7 (drs_03_0114, SDK BatchQueryProgressReq / QueryProgressResp)
+PROGRESS_PATH = "/v3/{project_id}/jobs/batch-progress"
+PROGRESS_RESPONSE_FIELDS = {"count", "results"}
+PROGRESS_RESULT_FIELDS = {"job_id", "progress", "incre_trans_delay", "incre_trans_delay_millis",
+                          "task_mode", "transfer_status", "process_time", "remaining_time",
+                          "progress_map", "error_code", "error_msg", "apply_rows_rate",
+                          "apply_bytes_rate"}
+PROGRESS_INTEGER_FIELDS = {"apply_rows_rate", "apply_bytes_rate"}  # the SDK's int; others str
+TASK_MODES = {"FULL_TRANS", "INCR_TRANS", "FULL_INCR_TRANS"}
+PROGRESS_INFO_FIELDS = {"completed", "remaining_time"}
 JOB_INFO_FIELDS = {"id", "name", "status", "description", "create_time", "engine_type",
                    "net_type", "billing_tag", "job_direction", "db_use_type", "task_type",
                    "node_newFramework"}
@@ -136,6 +147,19 @@ def test_constants_are_what_the_batch_status_facts_say() -> None:
     assert "**`error_message`** here" in section and "**`error_msg`**" in section
 
 
+@pytest.mark.skipif(not FACTS_PAGE.exists(), reason="the API pages are not beside the repository")
+def test_constants_are_what_the_batch_progress_facts_say() -> None:
+    text = FACTS_PAGE.read_text()
+    start = text.index("## 7.")
+    end = text.find("\n## ", start + 1)
+    section = text[start:end if end > 0 else None]
+    assert "POST /v3/{project_id}/jobs/batch-progress" in section
+    assert 'Body `{"jobs": ["<id>", ...]}`' in section
+    results = section[section.index('"results": [{'):section.index("}]}`.")]
+    assert set(re.findall(r'"(\w+)"', results)) >= PROGRESS_RESULT_FIELDS
+    assert set(re.findall(r"\b(FULL_TRANS|INCR_TRANS|FULL_INCR_TRANS)\b", section)) == TASK_MODES
+
+
 # -- the published description ------------------------------------------------------------------
 
 
@@ -149,8 +173,8 @@ def test_served_description_is_the_documented_one(fuzz_simulator) -> None:
 def test_paths_and_parameters() -> None:
     document = openapi_document()
     assert document["openapi"].startswith("3.")
-    assert set(document["paths"]) == {PAUSE_PATH, STATUS_PATH, RETRY_PATH, LIST_PATH,
-                                      "/v3/auth/tokens"}
+    assert set(document["paths"]) == {PAUSE_PATH, STATUS_PATH, RETRY_PATH, PROGRESS_PATH,
+                                      LIST_PATH, "/v3/auth/tokens"}
     for path, item in document["paths"].items():
         assert set(item) == {"post"}, path
         responses = item["post"]["responses"]
@@ -250,8 +274,31 @@ def test_list_request_and_response_match_the_page() -> None:
     assert set(job["properties"]) == JOB_INFO_FIELDS
 
 
+def test_progress_request_and_response_match_the_facts() -> None:
+    document = openapi_document()
+    assert document["paths"][PROGRESS_PATH]["post"]["operationId"] == "BatchListProgresses"
+    request = request_schema(document, PROGRESS_PATH)
+    assert request["required"] == ["jobs"] and set(request["properties"]) == {"jobs"}
+    jobs = request["properties"]["jobs"]
+    assert (jobs["type"], jobs["minItems"], jobs["uniqueItems"]) == ("array", 1, True)
+    assert jobs["maxItems"] == DEFAULT_MAX_JOBS
+    assert jobs["items"]["type"] == "string" and re.search(jobs["items"]["pattern"],
+                                                            API_EXAMPLE_JOB)
+    response = response_schema(document, PROGRESS_PATH)
+    assert set(response["properties"]) == set(response["required"]) == PROGRESS_RESPONSE_FIELDS
+    result = resolve(document, response["properties"]["results"]["items"])
+    assert set(result["properties"]) == PROGRESS_RESULT_FIELDS  # error_msg, not error_message
+    for name, field in result["properties"].items():
+        expected = "integer" if name in PROGRESS_INTEGER_FIELDS else (
+            "object" if name == "progress_map" else "string")
+        assert field["type"] == expected, name
+    assert set(result["properties"]["task_mode"]["enum"]) == TASK_MODES
+    info = resolve(document, result["properties"]["progress_map"]["additionalProperties"])
+    assert set(info["properties"]) == PROGRESS_INFO_FIELDS
+
+
 def test_max_jobs_follows_the_setting() -> None:
-    for path in (PAUSE_PATH, STATUS_PATH, RETRY_PATH):
+    for path in (PAUSE_PATH, STATUS_PATH, RETRY_PATH, PROGRESS_PATH):
         jobs = request_schema(openapi_document(max_jobs=7), path)["properties"]["jobs"]
         assert jobs["maxItems"] == 7
 
@@ -345,3 +392,20 @@ def test_list_and_retry_field_names(fuzz_simulator) -> None:
     assert resumed == {"results": [{"id": API_EXAMPLE_JOB, "status": "success"}], "count": 1}
     again = _post(fuzz_simulator, "batch-retry-task", {"jobs": [{"job_id": API_EXAMPLE_JOB}]})
     assert set(again.json()["results"][0]) == RETRY_RESULT_FIELDS  # failed: not paused any more
+
+
+def test_progress_field_names_and_bounds(fuzz_simulator) -> None:
+    fuzz_simulator.seed([{"id": API_EXAMPLE_JOB, "status": "INCRE_TRANSFER_STARTED"}])
+    unknown = _ids(1)[0]
+    answer = _post(fuzz_simulator, "batch-progress", {"jobs": [API_EXAMPLE_JOB, unknown]})
+    assert answer.status_code == 200 and answer.headers["X-Request-Id"]
+    body = answer.json()
+    assert set(body) == PROGRESS_RESPONSE_FIELDS and body["count"] == 2
+    known, missing = body["results"]
+    assert set(known) == PROGRESS_RESULT_FIELDS - {"error_code", "error_msg"}
+    assert all(isinstance(known[f], int) for f in PROGRESS_INTEGER_FIELDS)
+    assert set(missing) == {"job_id", "error_code", "error_msg"}
+    too_many = _post(fuzz_simulator, "batch-progress", {"jobs": _ids(FUZZ_MAX_JOBS + 1)})
+    assert too_many.status_code == 400 and too_many.json()["error_code"] == "DRS.M00202"
+    full = _post(fuzz_simulator, "batch-progress", {"jobs": _ids(FUZZ_MAX_JOBS)})
+    assert full.status_code == 200 and full.json()["count"] == FUZZ_MAX_JOBS

@@ -65,6 +65,15 @@ class Drs:
             items = [{**item, "is_sync_re_edit": re_edit} for item in items]
         return await self.post("batch-retry-task", {"jobs": items})
 
+    async def progress(self, *jobs: str) -> httpx.Response:
+        return await self.post("batch-progress", {"jobs": list(jobs)})
+
+    async def delays(self, *jobs: str) -> dict[str, str]:
+        """``incre_trans_delay`` by id (asserting a 200)."""
+        response = await self.progress(*jobs)
+        assert response.status_code == 200, response.text
+        return {r["job_id"]: r["incre_trans_delay"] for r in response.json()["results"]}
+
     async def list_jobs(self, body: Any = None, **fields: Any) -> httpx.Response:
         """``POST /v3/{project_id}/jobs``: ``body`` as given, else the page's required fields
         (cur_page 1, per_page 100, db_use_type migration) updated with ``fields``."""

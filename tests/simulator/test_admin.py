@@ -107,6 +107,7 @@ async def test_health_and_openapi(client: httpx.AsyncClient) -> None:
         "/v3/{project_id}/jobs/batch-pause-task",
         "/v3/{project_id}/jobs/batch-status",
         "/v3/{project_id}/jobs/batch-retry-task",
+        "/v3/{project_id}/jobs/batch-progress",
         "/v3/{project_id}/jobs",
         "/v3/auth/tokens",
     }

@@ -3,7 +3,10 @@
 Modules, bottom up: ``models`` (request and response shapes), ``errors`` (the exception tree),
 ``parsing`` (bodies into models), ``retry`` (what is transient, and how long to wait),
 ``redact``, ``signing`` and ``auth`` (how credentials become request headers), ``transport``
-(the shared HTTP client), ``outcomes`` (one result per job) and ``client`` (the calls).
+(the shared HTTP client), ``outcomes`` (one result per job of a pause or resume), ``progress``
+(one job's batch-progress answer), ``exchange`` (one request and its inline retries),
+``batches`` (pause and resume), ``lookups`` (batch-status and batch-progress) and ``client``
+(the calls).
 
 Usable without Kubernetes::
 
@@ -30,6 +33,7 @@ from drs_pause_operator.drs.errors import (
 )
 from drs_pause_operator.drs.models import JobStatus, PauseInfo, is_paused_state
 from drs_pause_operator.drs.outcomes import PauseOutcome
+from drs_pause_operator.drs.progress import JobProgress
 from drs_pause_operator.drs.redact import RedactingFilter, Redactor, redact
 from drs_pause_operator.drs.transport import Timeouts, make_http_client, make_ssl_context
 
@@ -47,6 +51,7 @@ __all__ = [
     "DrsThrottledError",
     "DrsTransportError",
     "IamPasswordAuth",
+    "JobProgress",
     "JobStatus",
     "PauseInfo",
     "PauseOutcome",

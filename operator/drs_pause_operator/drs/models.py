@@ -17,6 +17,8 @@ __all__ = [
     "PAUSED_STATES",
     "BatchPauseRequest",
     "BatchPauseResponse",
+    "BatchProgressRequest",
+    "BatchProgressResponse",
     "BatchRetryRequest",
     "BatchRetryResponse",
     "BatchStatusRequest",
@@ -142,6 +144,25 @@ class BatchStatusResponse(_Response):
     count: int | None = None
     error_code: str | None = None
     error_msg: str | None = None
+
+    _results_none = field_validator("results", mode="before")(_none_to_empty)
+
+
+# --- batch-progress (page drs_03_0114) -----------------------------------------------------
+
+
+class BatchProgressRequest(_Request):
+    """``{"jobs": [ids]}`` (the SDK's BatchQueryProgressReq); no paging."""
+
+    jobs: list[str]
+
+
+class BatchProgressResponse(_Response):
+    """``{"count", "results": [QueryProgressResp]}``. Each result is read on its own
+    (``drs.progress``), so that one odd entry spoils only its own job; ``count`` is not used."""
+
+    results: list[Any] = []
+    count: Any = None
 
     _results_none = field_validator("results", mode="before")(_none_to_empty)
 

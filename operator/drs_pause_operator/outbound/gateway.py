@@ -2,7 +2,8 @@
 
 Jobs that many objects want paused at about the same time, on the same endpoint, project,
 credentials and language, go out as one batch-pause request (up to the batch size); each object
-gets back exactly its own jobs' outcomes. The same holds for batch-status lookups. Batching is
+gets back exactly its own jobs' outcomes. The same holds for resumes and for the lookups by id
+(batch-status, batch-progress). Batching is
 adaptive, not timed: an idle key sends at once (a lone object waits for nobody), while a busy
 key (a call of the same kind in flight, or the rate limiter making calls wait) lets later jobs
 gather into the next call instead of queueing up as calls of their own. A request DRS rejects
@@ -20,6 +21,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import httpx
 
@@ -28,12 +30,26 @@ from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.drs.auth import TokenCache, auth_for
 from drs_pause_operator.drs.client import DrsClient
 from drs_pause_operator.drs.errors import DrsTransportError
+from drs_pause_operator.drs.lookups import PROGRESS_BATCH
 from drs_pause_operator.drs.models import JobInfo, JobStatus, ListJobsRequest, PauseInfo
 from drs_pause_operator.drs.outcomes import PauseOutcome
+from drs_pause_operator.drs.progress import JobProgress
 from drs_pause_operator.outbound.ratelimit import THROTTLE_CODES, RateLimitedAuth, TokenBucket
 from drs_pause_operator.resource.credentials import Credentials, Target
 
 log = logging.getLogger(__name__)
+
+#: The coalesced calls: pause and resume (batch-pause-task, batch-retry-task) and the lookups
+#: by id (batch-status, batch-progress).
+Kind = Literal["pause", "resume", "status", "progress"]
+#: Kinds whose partial batches wait for announced callers (see DrsGateway.announce).
+ANNOUNCED_KINDS: frozenset[Kind] = frozenset({"pause", "resume"})
+#: Ids per lookup call: batch-status pages hold at most 100 (the client pages beyond that), and
+#: batch-progress goes out 100 at a time.
+LOOKUP_BATCH = PROGRESS_BATCH
+#: One batcher's call: ids in, answers by id out.
+Send = Callable[[list[str]], Awaitable[dict[str, object]]]
+
 
 @dataclass(frozen=True)
 class Key:
@@ -56,7 +72,7 @@ class _Batcher:
 
     def __init__(
         self,
-        send: Callable[[list[str]], Awaitable[dict[str, object]]],
+        send: Send,
         window: float,
         limit: int,
         ready: Callable[[], Awaitable[None]] | None = None,
@@ -163,7 +179,8 @@ async def _wait(futures: list[asyncio.Future[object]]) -> list[object]:
 
 
 class DrsGateway:
-    """Owns the shared HTTP client, the IAM token cache, and one client per key."""
+    """Owns the shared HTTP client, the IAM token cache, one client per key, and one batcher
+    per (kind of call, key)."""
 
     def __init__(self, settings: Settings, metrics: Metrics, http: httpx.AsyncClient) -> None:
         self.settings = settings
@@ -172,9 +189,7 @@ class DrsGateway:
         self.tokens = TokenCache()
         self._clients: dict[Key, DrsClient] = {}
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._pause: dict[Key, _Batcher] = {}
-        self._status: dict[Key, _Batcher] = {}
-        self._resume: dict[Key, _Batcher] = {}
+        self._batchers: dict[tuple[Kind, Key], _Batcher] = {}
         self._modes: dict[Key, dict[str, str]] = {}
         self._announced: dict[Key, int] = {}
 
@@ -240,87 +255,115 @@ class DrsGateway:
                 self._announced[key] = left
             else:
                 del self._announced[key]
-            for batchers in (self._pause, self._resume):
-                batcher = batchers.get(key)
+            for kind in ANNOUNCED_KINDS:
+                batcher = self._batchers.get((kind, key))
                 if batcher is not None:
                     batcher.poke()
+
+    async def _submit(
+        self,
+        kind: Kind,
+        target: Target,
+        creds: Credentials,
+        language: str,
+        ids: list[str],
+        sender: Callable[[DrsClient, Key], Send],
+        limit: int,
+    ) -> dict[str, object]:
+        """``ids`` through the key's batcher of ``kind`` (made on first use: calls of at most
+        ``limit`` ids, built by ``sender`` for the key's client, each after a token of the key's
+        bucket); the answers that came back, by id."""
+        key = self._key(target, creds, language)
+        batcher = self._batchers.get((kind, key))
+        if batcher is None:
+            batcher = self._batchers[(kind, key)] = _Batcher(
+                sender(self.client(target, creds, language), key),
+                self.settings.coalesce_window,
+                limit,
+                ready=self._bucket(key.endpoint, key.fingerprint).ready,
+                expecting=(lambda: key in self._announced) if kind in ANNOUNCED_KINDS else None,
+            )
+        results = await _wait(batcher.submit(ids))
+        return {i: r for i, r in zip(ids, results, strict=True) if r is not None}
+
+    def _slow_down_if_asked(self, key: Key, outcomes: Sequence[PauseOutcome]) -> None:
+        """A per-job throttling code (DRS.M01503) slows the whole key down."""
+        if any((o.error_code or "") in THROTTLE_CODES for o in outcomes):
+            self._bucket(key.endpoint, key.fingerprint).throttled()
 
     async def pause(
         self, target: Target, creds: Credentials, language: str, jobs: Sequence[PauseInfo]
     ) -> dict[str, PauseOutcome]:
-        key = self._key(target, creds, language)
-        modes = self._modes.setdefault(key, {})
+        modes = self._modes.setdefault(self._key(target, creds, language), {})
         for job in jobs:
             modes[job.job_id] = job.pause_mode
-        batcher = self._pause.get(key)
-        if batcher is None:
-            client = self.client(target, creds, language)
 
+        def sender(client: DrsClient, key: Key) -> Send:
             async def send(ids: list[str]) -> dict[str, object]:
                 infos = [PauseInfo(job_id=i, pause_mode=modes.pop(i)) for i in ids]  # type: ignore[arg-type]
                 outcomes = await client.pause(infos)
-                if any((o.error_code or "") in THROTTLE_CODES for o in outcomes):
-                    self._bucket(target.endpoint, creds.fingerprint).throttled()
+                self._slow_down_if_asked(key, outcomes)
                 self.metrics.pause_batch(len(infos))
                 return {o.job_id: o for o in outcomes}
 
-            batcher = self._pause[key] = _Batcher(
-                send,
-                self.settings.coalesce_window,
-                self.settings.batch_size,
-                ready=self._bucket(target.endpoint, creds.fingerprint).ready,
-                expecting=lambda: key in self._announced,
-            )
-        futures = batcher.submit([j.job_id for j in jobs])
-        results = await _wait(futures)
-        return {j.job_id: r for j, r in zip(jobs, results, strict=True) if r is not None}  # type: ignore[misc]
+            return send
+
+        ids = [j.job_id for j in jobs]
+        limit = self.settings.batch_size
+        answers = await self._submit("pause", target, creds, language, ids, sender, limit)
+        return answers  # type: ignore[return-value]
 
     async def resume(
         self, target: Target, creds: Credentials, language: str, ids: Sequence[str]
     ) -> dict[str, PauseOutcome]:
         """Resume paused tasks (batch-retry-task with ``is_sync_re_edit: true``), coalesced,
         rate-limited, retried and split exactly like :meth:`pause`."""
-        key = self._key(target, creds, language)
-        batcher = self._resume.get(key)
-        if batcher is None:
-            client = self.client(target, creds, language)
 
+        def sender(client: DrsClient, key: Key) -> Send:
             async def send(batch: list[str]) -> dict[str, object]:
                 outcomes = await client.resume(batch, is_sync_re_edit=True)
-                if any((o.error_code or "") in THROTTLE_CODES for o in outcomes):
-                    self._bucket(target.endpoint, creds.fingerprint).throttled()
+                self._slow_down_if_asked(key, outcomes)
                 return {o.job_id: o for o in outcomes}
 
-            batcher = self._resume[key] = _Batcher(
-                send,
-                self.settings.coalesce_window,
-                self.settings.batch_size,
-                ready=self._bucket(target.endpoint, creds.fingerprint).ready,
-                expecting=lambda: key in self._announced,
-            )
-        results = await _wait(batcher.submit(list(ids)))
-        return {i: r for i, r in zip(ids, results, strict=True) if r is not None}  # type: ignore[misc]
+            return send
+
+        limit = self.settings.batch_size
+        answers = await self._submit("resume", target, creds, language, list(ids), sender, limit)
+        return answers  # type: ignore[return-value]
 
     async def status(
         self, target: Target, creds: Credentials, language: str, ids: Sequence[str]
     ) -> dict[str, JobStatus]:
-        key = self._key(target, creds, language)
-        batcher = self._status.get(key)
-        if batcher is None:
-            client = self.client(target, creds, language)
+        """Task states (batch-status), coalesced across callers, at most 100 ids a call."""
 
+        def sender(client: DrsClient, key: Key) -> Send:
             async def send(batch: list[str]) -> dict[str, object]:
                 return dict(await client.batch_status(batch))
 
-            # batch-status pages hold at most 100 ids; the client pages beyond that.
-            batcher = self._status[key] = _Batcher(
-                send,
-                self.settings.coalesce_window,
-                100,
-                ready=self._bucket(target.endpoint, creds.fingerprint).ready,
-            )
-        results = await _wait(batcher.submit(list(ids)))
-        return {i: r for i, r in zip(ids, results, strict=True) if r is not None}  # type: ignore[misc]
+            return send
+
+        answers = await self._submit(
+            "status", target, creds, language, list(ids), sender, LOOKUP_BATCH
+        )
+        return answers  # type: ignore[return-value]
+
+    async def progress(
+        self, target: Target, creds: Credentials, language: str, ids: Sequence[str]
+    ) -> dict[str, JobProgress]:
+        """Progress and replication delay (batch-progress), coalesced across callers, at most
+        100 ids a call, rate-limited through the key's bucket: exactly like :meth:`status`.
+        Ids the answer did not mention are absent."""
+
+        def sender(client: DrsClient, key: Key) -> Send:
+            async def send(batch: list[str]) -> dict[str, object]:
+                return dict(await client.progress(batch))
+
+            return send
+
+        answers = await self._submit(
+            "progress", target, creds, language, list(ids), sender, LOOKUP_BATCH
+        )
+        return answers  # type: ignore[return-value]
 
     async def list_jobs(
         self, target: Target, creds: Credentials, language: str, query: ListJobsRequest

@@ -16,8 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drs_pause_operator.drs import DrsClient, PauseInfo, PauseOutcome, TokenAuth
-from drs_pause_operator.drs.client import _splittable
-from drs_pause_operator.drs.errors import make_response_error
 
 PROJECT = "p" * 32
 
@@ -72,15 +70,6 @@ async def test_retry_after_beyond_budget_stops_inline_retries() -> None:
     assert outcome.transient
     assert outcome.retry_after == 11.0
     assert outcome.attempts == 1
-
-
-def test_splittable() -> None:
-    assert _splittable(make_response_error(400, "DRS.M00289"))
-    assert _splittable(make_response_error(400, None))
-    assert _splittable(make_response_error(413, None))
-    assert not _splittable(make_response_error(404, "APIGW.0101"))
-    assert not _splittable(make_response_error(403, "DRS.M00261"))
-    assert not _splittable(make_response_error(503, None))
 
 
 def test_outcome_succeeded() -> None:

@@ -5,6 +5,8 @@ For tests, demos and users who want to try the operator without a cloud account.
 - ``codes``: the error codes and messages it answers with.
 - ``config``: the runtime settings (patchable through the admin API).
 - ``state``: tasks and their state machine.
+- ``delay``: a task's replication delay, exact from the clock.
+- ``progress``: batch-progress answers and the admin call that sets a delay.
 - ``faults``: fault injection rules.
 - ``auth``: X-Auth-Token, AK/SK and IAM password verification; token issuing.
 - ``core``: the service logic tying those together, independent of aiohttp.

@@ -25,6 +25,7 @@ from .auth import AuthError, fingerprint
 from .core import Simulator, iso_millis
 from .faults import ENDPOINT_ALIASES, FaultRule, Firing
 from .openapi import openapi_document
+from .progress import DelayUpdate
 from .state import BulkSeed, TaskSeed
 from .validation import (
     ApiError,
@@ -33,6 +34,7 @@ from .validation import (
     parse_json_object,
     parse_list,
     parse_pause,
+    parse_progress,
     parse_retry,
     parse_status,
 )
@@ -49,10 +51,19 @@ PROJECT_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # 413 instead of a reset connection; beyond it the connection is closed.
 DRAIN_LIMIT = 64 << 20
 CHUNK = 64 << 10
-ENDPOINTS = {"batch-pause-task": "pause", "batch-status": "status", "batch-retry-task": "retry"}
+ENDPOINTS = {
+    "batch-pause-task": "pause",
+    "batch-status": "status",
+    "batch-retry-task": "retry",
+    "batch-progress": "progress",
+}
 LIST_ENDPOINT = "list"  # POST /v3/{project_id}/jobs
-# The key of the per-item list in each endpoint's answer (missing_results faults remove items).
+# The key of the per-item list in each endpoint's answer (missing_results faults remove items),
+# and the key of the job id in one item.
 RESULTS_KEY = {"list": "jobs"}
+ID_KEY = {"progress": "job_id"}
+# Endpoints answering per job: their call log entries say which ids an answer carried.
+PER_JOB_ENDPOINTS = frozenset(ENDPOINTS.values())
 UNLOGGED_PREFIXES = ("/admin/", "/healthz", "/openapi.json")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -92,6 +103,7 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         call["error_code"] = err.code
         if call.get("results") is None and isinstance(err.body.get("results"), list):
             call["results"] = err.body["results"]
+            call["answered_ids"] = answered_ids(err.body["results"], "id")
         response = api_error_response(err)
     except DropConnection:
         dropped = True
@@ -149,6 +161,9 @@ def _record(request: web.Request, call: dict[str, Any], status: int | None) -> N
             "fault": call["fault"],
             "job_ids": call.get("job_ids", []),
             "results": call.get("results"),
+            "answered_ids": call.get(
+                "answered_ids", [] if call["endpoint"] in PER_JOB_ENDPOINTS else None
+            ),
             "listed": call.get("listed"),
             "error_code": call.get("error_code"),
         }
@@ -206,12 +221,16 @@ async def misbehave(rule: FaultRule) -> web.Response:
 
 
 def apply_missing(
-    firing: Firing, body: dict[str, Any], rng_pick: Callable[[int], int], key: str = "results"
+    firing: Firing,
+    body: dict[str, Any],
+    rng_pick: Callable[[int], int],
+    key: str = "results",
+    id_key: str = "id",
 ) -> None:
     for rule in firing.missing:
         results = body.get(key, [])
         if rule.job_id is not None:
-            body[key] = [r for r in results if r.get("id") != rule.job_id]
+            body[key] = [r for r in results if r.get(id_key) != rule.job_id]
         elif rule.omit == "key":
             body.pop(key, None)
         elif rule.omit == "some" and results:
@@ -219,6 +238,13 @@ def apply_missing(
             body[key] = results[:keep]
         else:
             body[key] = []
+
+
+def answered_ids(results: Any, id_key: str) -> list[str]:
+    """The job ids a per-job list in an answer carries (for the call log)."""
+    if not isinstance(results, list):
+        return []
+    return [r[id_key] for r in results if isinstance(r, dict) and isinstance(r.get(id_key), str)]
 
 
 def _check_project(project_id: str, bound: str | None) -> None:
@@ -277,9 +303,12 @@ async def drs_handler(request: web.Request) -> web.StreamResponse:
     call["results"] = response_body.get("results")
     if endpoint == LIST_ENDPOINT:
         call["listed"] = len(response_body["jobs"])
-    apply_missing(firing, response_body, sim.rng.randrange, RESULTS_KEY.get(endpoint, "results"))
+    key, id_key = RESULTS_KEY.get(endpoint, "results"), ID_KEY.get(endpoint, "id")
+    apply_missing(firing, response_body, sim.rng.randrange, key, id_key)
     if terminal is not None:
-        return await misbehave(terminal)
+        return await misbehave(terminal)  # the answer carries none of the results
+    if endpoint in PER_JOB_ENDPOINTS:
+        call["answered_ids"] = answered_ids(response_body.get(key), id_key)
     return json_response(200, response_body)
 
 
@@ -303,6 +332,10 @@ def process(
         )
         results = sim.resume(project_id, ids, firing.job_error_for)
         return {"results": sim.shuffled(results), "count": len(results)}
+    if endpoint == "progress":
+        ids = parse_progress(data, sim.config.max_jobs)
+        results = sim.progress(project_id, ids)
+        return {"count": len(results), "results": sim.shuffled(results)}
     if endpoint == LIST_ENDPOINT:
         list_query = parse_list(data, page_required=sim.config.list_page_required)
         jobs, total = sim.list_jobs(project_id, list_query)
@@ -423,6 +456,22 @@ async def admin_get_task(request: web.Request) -> web.Response:
     task = request.app[SIMULATOR_KEY].store.get(request.match_info["task_id"])
     if task is None:
         raise ApiError(404, "SIM.NotFound", "no such task")
+    return json_response(200, task.to_dict())
+
+
+async def admin_set_delay(request: web.Request) -> web.Response:
+    sim = request.app[SIMULATOR_KEY]
+    task = sim.store.get(request.match_info["task_id"])
+    if task is None:
+        raise ApiError(404, "SIM.NotFound", "no such task")
+    data = await _admin_json(request)
+    if not isinstance(data, dict):
+        raise _admin_bad('expected {"delay_seconds", "delay_growth_per_second", ...}')
+    try:
+        update = DelayUpdate.model_validate(data)
+    except ValidationError as err:
+        raise _admin_bad(_validation_message(err)) from None
+    update.apply(sim.store, task)
     return json_response(200, task.to_dict())
 
 
@@ -594,7 +643,7 @@ def create_app(sim: Simulator) -> web.Application:
     # Bodies are read by read_body with their own limit; this only bounds request.read().
     app = web.Application(middlewares=[request_middleware], client_max_size=DRAIN_LIMIT)
     app[SIMULATOR_KEY] = sim
-    operations = "{operation:batch-pause-task|batch-status|batch-retry-task}"
+    operations = "{operation:" + "|".join(ENDPOINTS) + "}"
     app.router.add_post("/v3/{project_id}/jobs/" + operations, drs_handler)
     app.router.add_post("/v3/{project_id}/jobs", drs_handler)
     app.router.add_post("/v3/auth/tokens", token_handler)
@@ -608,6 +657,7 @@ def create_app(sim: Simulator) -> web.Application:
         r.add_delete("/admin/tasks", admin_clear_tasks)
         r.add_post("/admin/tasks/bulk", admin_bulk_seed)
         r.add_get("/admin/tasks/{task_id}", admin_get_task)
+        r.add_patch("/admin/tasks/{task_id}/delay", admin_set_delay)
         r.add_get("/admin/faults", admin_list_faults)
         r.add_post("/admin/faults", admin_add_faults)
         r.add_delete("/admin/faults", admin_clear_faults)

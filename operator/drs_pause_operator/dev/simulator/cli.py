@@ -31,7 +31,10 @@ class SetupError(Exception):
 def build_parser(prog: str = "drs-pause-operator simulator") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=prog,
-        description="A local fake of the DRS API (pause, batch-status, resume, task list, IAM).",
+        description=(
+            "A local fake of the DRS API (pause, batch-status, resume, batch-progress, task list, "
+            "IAM)."
+        ),
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0 = any free)")
@@ -59,6 +62,24 @@ def build_parser(prog: str = "drs-pause-operator simulator") -> argparse.Argumen
     behaviour.add_argument("--latency-ms", type=int, metavar="MS")
     behaviour.add_argument("--pause-delay", type=float, metavar="SECONDS")
     behaviour.add_argument("--resume-delay", type=float, metavar="SECONDS")
+    behaviour.add_argument(
+        "--delay-growth",
+        type=float,
+        metavar="RATE",
+        help="replication delay gained per second while paused (default 1)",
+    )
+    behaviour.add_argument(
+        "--delay-catch-up",
+        type=float,
+        metavar="RATE",
+        help="replication delay lost per second after a resume (default 10)",
+    )
+    behaviour.add_argument(
+        "--delay-floor",
+        type=float,
+        metavar="SECONDS",
+        help="the replication delay a replicating task shrinks to (default 0)",
+    )
     behaviour.add_argument("--not-found", choices=["request", "per-job"])
     behaviour.add_argument(
         "--not-found-body",
@@ -123,6 +144,9 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
         ("latency_ms", "latency_ms"),
         ("pause_delay", "pause_delay_seconds"),
         ("resume_delay", "resume_delay_seconds"),
+        ("delay_growth", "delay_growth_per_second"),
+        ("delay_catch_up", "delay_catch_up_per_second"),
+        ("delay_floor", "delay_floor_seconds"),
         ("not_found", "not_found"),
         ("not_found_body", "not_found_body"),
         ("paused_spelling", "paused_spelling"),

@@ -6,6 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .delay import DelayRates
+
 NotFoundMode = Literal["request", "per-job"]
 NotFoundBody = Literal["full", "results-only"]
 PausedSpelling = Literal["PAUSING", "PAUSEING"]
@@ -25,6 +27,16 @@ class SimulatorConfig(BaseModel):
     resume_delay_seconds: float = Field(default=0.0, ge=0, le=86_400)
     """Time between an accepted resume (batch-retry-task) and the task leaving PAUSING (busy
     meanwhile)."""
+
+    delay_growth_per_second: float = Field(default=1.0, ge=0, le=1e6)
+    """How fast a paused task's replication delay grows (seconds per second): the source keeps
+    writing while the target stands still."""
+
+    delay_catch_up_per_second: float = Field(default=10.0, ge=0, le=1e6)
+    """How fast the delay shrinks once the task replicates again (seconds per second)."""
+
+    delay_floor_seconds: float = Field(default=0.0, ge=0, le=1e9)
+    """The delay a replicating task shrinks to (and stays at)."""
 
     rate_limit_per_second: float | None = Field(default=None, gt=0)
     """Token bucket over all DRS calls (not IAM, not admin); None = unlimited."""
@@ -73,6 +85,13 @@ class SimulatorConfig(BaseModel):
 
     projects: dict[str, str] = Field(default_factory=dict)
     """IAM project name -> id, for logins scoped by project name (else an id is derived)."""
+
+    def delay_rates(self) -> DelayRates:
+        return DelayRates(
+            growth=self.delay_growth_per_second,
+            catch_up=self.delay_catch_up_per_second,
+            floor=self.delay_floor_seconds,
+        )
 
     def not_found_mode(self, project_id: str) -> NotFoundMode:
         return self.not_found_by_project.get(project_id, self.not_found)

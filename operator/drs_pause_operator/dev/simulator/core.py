@@ -17,6 +17,7 @@ from . import codes
 from .auth import Authenticator, User
 from .config import SimulatorConfig
 from .faults import FaultSet
+from .progress import batch_progress
 from .state import PAUSED, Task, TaskSeed, TaskStore
 from .validation import ApiError, ListQuery, StatusQuery
 
@@ -116,6 +117,7 @@ class Simulator:
         access_keys: dict[str, str] | None = None,
         users: Iterable[User] = (),
         admin: bool = True,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.initial_config = config or SimulatorConfig()
         self.initial_tasks = list(tasks)
@@ -123,7 +125,7 @@ class Simulator:
         self.auth = Authenticator(
             tokens=set(tokens), access_keys=dict(access_keys or {}), users=list(users)
         )
-        self.store = TaskStore()
+        self.store = TaskStore(clock=clock)
         self.calls = CallLog()
         self.reset()
 
@@ -132,6 +134,7 @@ class Simulator:
         self.config = self.initial_config.model_copy(deep=True)
         self.rng = random.Random(self.config.seed)
         self.faults = FaultSet(self.rng)
+        self.store.rates = self.config.delay_rates()
         self.store.seed(self.initial_tasks, replace=True)
         self.calls.clear()
         self.auth.issued.clear()
@@ -144,6 +147,8 @@ class Simulator:
             self.rng.seed(new.seed)
         if new.rate_limit_per_second != self.config.rate_limit_per_second:
             self._bucket = None
+        if new.delay_rates() != self.config.delay_rates():
+            self.store.set_rates(new.delay_rates())
         self.config = new
         return new
 
@@ -260,6 +265,10 @@ class Simulator:
                 shown = self.config.paused_spelling
             results.append({"id": job_id, "status": shown})
         return results, len(query.ids)
+
+    def progress(self, project_id: str, ids: list[str]) -> list[dict[str, Any]]:
+        """batch-progress: one QueryProgressResp per id, unknown ids with their error."""
+        return batch_progress(self.store, project_id, ids)
 
     def list_jobs(self, project_id: str, query: ListQuery) -> tuple[list[dict[str, Any]], int]:
         """One page of the tenant's tasks (newest first), and how many match in all."""

@@ -1,9 +1,9 @@
 """Fault injection rules, added through ``POST /admin/faults``.
 
-A rule matches an endpoint (``pause``, ``status``, ``retry`` (alias ``resume``), ``list``,
-``token`` or ``*``) and optionally a job id present in the request. It fires ``times`` times
-(default 1; null = every time), each match with ``probability`` (default 1, drawn from the
-simulator's seedable random generator).
+A rule matches an endpoint (``pause``, ``status``, ``retry`` (alias ``resume``), ``progress``,
+``list``, ``token`` or ``*``) and optionally a job id present in the request. It fires
+``times`` times (default 1; null = every time), each match with ``probability`` (default 1,
+drawn from the simulator's seedable random generator).
 
 Kinds:
 - ``latency``: wait ``latency_ms`` before answering (stacks with other rules).
@@ -17,7 +17,7 @@ Kinds:
 - ``timeout``: wait ``seconds`` (at most 300), then close the connection without answering.
 - ``missing_results``: process, then leave results out of the body: ``omit`` = ``all``
   (``results: []``), ``some`` (a random non-empty part), ``key`` (no ``results`` key), or only the
-  rule's ``job_id`` when set.
+  rule's ``job_id`` when set (on the list: ``jobs`` instead of ``results``).
 - ``job_error``: the rule's job (every job of the request when no ``job_id``) answers failed with
   ``error_code`` (default DRS.M01504) / ``error_msg`` and is not changed.
 
@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from . import codes
 
-Endpoint = Literal["pause", "status", "retry", "list", "token", "*"]
+Endpoint = Literal["pause", "status", "retry", "progress", "list", "token", "*"]
 ENDPOINT_ALIASES = {"resume": "retry"}
 FaultKind = Literal[
     "latency",
@@ -83,7 +83,7 @@ class FaultRule(BaseModel):
     def _check(self) -> FaultRule:
         if self.kind == "latency" and self.latency_ms == 0:
             raise ValueError("latency needs latency_ms > 0")
-        if self.kind == "job_error" and self.endpoint in {"token", "status", "list"}:
+        if self.kind == "job_error" and self.endpoint in {"token", "status", "progress", "list"}:
             raise ValueError("job_error applies to the pause and retry endpoints")
         if self.after_processing and self.kind not in AFTER_PROCESSING_KINDS:
             raise ValueError(

@@ -1,9 +1,9 @@
 """OpenAPI 3 description of the DRS (and IAM) endpoints the simulator implements.
 
 Schemas follow the DRS API pages (drs_03_0133 pause, drs_api_0150 batch-status, drs_03_0132
-batch-retry-task, drs_03_0138 tenant task list) plus the constraints the simulator enforces (with
-its default settings), so a fuzzer (schemathesis) can tell valid input from
-invalid. Served at ``GET /openapi.json``.
+batch-retry-task, drs_03_0114 batch-progress, drs_03_0138 tenant task list) plus the constraints
+the simulator enforces (with its default settings), so a fuzzer (schemathesis) can tell valid
+input from invalid. Served at ``GET /openapi.json``.
 """
 
 from __future__ import annotations
@@ -217,6 +217,69 @@ def _schemas(max_jobs: int) -> dict[str, Any]:
                 "count": {"type": "integer", "description": "Total number of requested jobs"},
             },
         },
+        "BatchQueryProgressReq": {
+            "type": "object",
+            "required": ["jobs"],
+            "properties": {
+                "jobs": {
+                    "type": "array",
+                    "minItems": 1,
+                    "maxItems": max_jobs,
+                    "uniqueItems": True,
+                    "items": job_id,
+                }
+            },
+        },
+        "ProgressInfo": {
+            "type": "object",
+            "properties": {
+                "completed": {"type": "string", "description": "Percentage, e.g. 94%"},
+                "remaining_time": {"type": "string"},
+            },
+        },
+        "QueryProgressResp": {
+            "type": "object",
+            "required": ["job_id"],
+            "properties": {
+                "job_id": {"type": "string"},
+                "progress": {"type": "string", "description": "Percent complete (0-100)"},
+                "incre_trans_delay": {
+                    "type": "string",
+                    "description": "Replication delay in seconds; -1 outside the incremental "
+                    "phase",
+                },
+                "incre_trans_delay_millis": {
+                    "type": "string",
+                    "description": "The same delay in milliseconds",
+                },
+                "task_mode": {
+                    "type": "string",
+                    "enum": ["FULL_TRANS", "INCR_TRANS", "FULL_INCR_TRANS"],
+                },
+                "transfer_status": {"type": "string", "description": "Task state"},
+                "process_time": {"type": "string", "description": "Milliseconds since the epoch"},
+                "remaining_time": {"type": "string"},
+                "progress_map": {"type": "object", "additionalProperties": _ref("ProgressInfo")},
+                "error_code": {"type": "string"},
+                "error_msg": {"type": "string"},
+                "apply_rows_rate": {
+                    "type": "integer",
+                    "description": "-1 before the incremental phase",
+                },
+                "apply_bytes_rate": {
+                    "type": "integer",
+                    "description": "-1 before the incremental phase",
+                },
+            },
+        },
+        "BatchListProgressesResponse": {
+            "type": "object",
+            "required": ["count", "results"],
+            "properties": {
+                "count": {"type": "integer", "description": "Number of results"},
+                "results": {"type": "array", "items": _ref("QueryProgressResp")},
+            },
+        },
         "ResourceTag": {
             "type": "object",
             "properties": {
@@ -413,6 +476,12 @@ def _document(max_jobs: int) -> dict[str, Any]:
                 "Query task statuses in batches",
                 "BatchQueryJobReqPage",
                 "BatchListJobStatusResponse",
+            ),
+            "/v3/{project_id}/jobs/batch-progress": _drs_operation(
+                "BatchListProgresses",
+                "Query task progress and replication delay in batches",
+                "BatchQueryProgressReq",
+                "BatchListProgressesResponse",
             ),
             "/v3/{project_id}/jobs": _drs_operation(
                 "ShowJobList", "Query tasks of a tenant", "QueryJobsReq", "ShowJobListResponse"

@@ -6,6 +6,10 @@ A resume (batch-retry-task) puts a paused task back into the state it had before
 ``resume_delay_seconds`` (until then it still shows PAUSING and is busy).
 Transitions are applied lazily on every read, against an injectable monotonic clock.
 
+Each task also has a replication delay (``delay.ReplicationDelay``): it grows while the task is
+paused in its incremental phase and shrinks back to a floor once it replicates again; the store
+brings it up to date before every change of state and on every read.
+
 Tasks also carry what the tenant task list (``POST /v3/{project_id}/jobs``, page drs_03_0138)
 shows and filters on: name, description, db_use_type, engine_type, net_type, tags, create_time.
 """
@@ -24,6 +28,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from . import codes
+from .delay import DelayRates, Motion, ReplicationDelay
 
 PAUSED = "PAUSING"
 PAUSABLE = frozenset(
@@ -37,6 +42,8 @@ PAUSABLE = frozenset(
 )
 GONE = frozenset({"DELETED", "RELEASE_RESOURCE_COMPLETE"})
 DEFAULT_RESUMED = "INCRE_TRANSFER_STARTED"
+#: The incremental phase: the only state in which a replication delay means something.
+INCREMENTAL = DEFAULT_RESUMED
 # batch-retry-task also retries failed transfers.
 RETRYABLE = {
     "FULL_TRANSFER_FAILED": "FULL_TRANSFER_STARTED",
@@ -98,6 +105,9 @@ CREATE_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"  # as in the page's example answer
 JOB_ID_PATTERN = r"^[A-Za-z0-9]{8}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{4}-[A-Za-z0-9]{12}$"
 JOB_ID_RE = re.compile(JOB_ID_PATTERN)
 STATE_RE = re.compile(r"^[A-Z][A-Z_]{0,63}$")
+# Bounds of a seeded or set replication delay (seconds) and of its rates (seconds per second).
+MAX_DELAY_SECONDS = 1e9
+MAX_DELAY_RATE = 1e6
 
 
 class TaskSeed(BaseModel):
@@ -130,6 +140,12 @@ class TaskSeed(BaseModel):
     tags)."""
     create_time: str | None = None
     """``YYYY-MM-DD HH:MM:SS`` (UTC) or ISO 8601; default: when it was seeded."""
+    # The replication delay (batch-progress), as of seeding.
+    delay_seconds: float = Field(default=0.0, ge=0, le=MAX_DELAY_SECONDS)
+    delay_growth_per_second: float | None = Field(default=None, ge=0, le=MAX_DELAY_RATE)
+    """While paused; None = the setting ``delay_growth_per_second``."""
+    delay_catch_up_per_second: float | None = Field(default=None, ge=0, le=MAX_DELAY_RATE)
+    """After a resume; None = the setting ``delay_catch_up_per_second``."""
 
     @field_validator("status", "status_before_pause")
     @classmethod
@@ -218,10 +234,25 @@ class Task:
     tags: dict[str, str] = field(default_factory=dict)
     create_time: str = ""
     seq: int = 0  # seeding order: ties of create_time list the later task first
+    delay: ReplicationDelay = field(default_factory=ReplicationDelay)
 
     @property
     def busy(self) -> bool:
         return self.pending_due is not None
+
+    @property
+    def incremental(self) -> bool:
+        """In the incremental phase, or paused from it: the delay means something."""
+        if self.status == PAUSED:
+            return (self.status_before_pause or DEFAULT_RESUMED) == INCREMENTAL
+        return self.status == INCREMENTAL
+
+    @property
+    def delay_motion(self) -> Motion:
+        """How the delay moves in the current state."""
+        if not self.incremental:
+            return "still"
+        return "grows" if self.status == PAUSED else "shrinks"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -243,6 +274,10 @@ class Task:
             "enterprise_project_id": self.enterprise_project_id,
             "tags": dict(self.tags),
             "create_time": self.create_time,
+            "delay_seconds": round(self.delay.seconds, 3),
+            "delay_applies": self.incremental,
+            "delay_growth_per_second": self.delay.growth,
+            "delay_catch_up_per_second": self.delay.catch_up,
         }
 
     def job_info(self) -> dict[str, Any]:
@@ -281,6 +316,7 @@ class TaskStore:
 
     clock: Callable[[], float] = time.monotonic
     tasks: dict[str, Task] = field(default_factory=dict)
+    rates: DelayRates = field(default_factory=DelayRates)
     _seq: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def seed(self, seeds: Iterable[TaskSeed], *, replace: bool = False) -> list[Task]:
@@ -305,6 +341,12 @@ class TaskStore:
                 tags=dict(seed.tags),
                 create_time=seed.create_time or now,
                 seq=next(self._seq),
+                delay=ReplicationDelay(
+                    seconds=seed.delay_seconds,
+                    stamp=self.clock(),
+                    growth=seed.delay_growth_per_second,
+                    catch_up=seed.delay_catch_up_per_second,
+                ),
             )
             self.tasks[task.id] = task
             added.append(task)
@@ -333,10 +375,38 @@ class TaskStore:
         return list(self.tasks.values())
 
     def _settle(self, task: Task) -> None:
-        if task.pending_due is not None and self.clock() >= task.pending_due:
-            task.status = task.pending_status or task.status
+        """Apply a change of state that is due, and bring the delay up to now: up to the
+        change under the old state, from there under the new one."""
+        now = self.clock()
+        if task.pending_due is not None and now >= task.pending_due:
+            self._enter(task, task.pending_status or task.status, task.pending_due)
             task.pending_status = None
             task.pending_due = None
+        task.delay.advance(now, task.delay_motion, self.rates)
+
+    def _enter(self, task: Task, status: str, at: float) -> None:
+        """Move ``task`` to ``status`` at the clock reading ``at``: its delay moves as the old
+        state said until then. ``status_before_pause`` lasts as long as the pause (so a paused
+        task whose resume is pending is still paused from the same phase)."""
+        task.delay.advance(at, task.delay_motion, self.rates)
+        task.status = status
+        if status != PAUSED:
+            task.status_before_pause = None
+
+    def set_rates(self, rates: DelayRates) -> None:
+        """New simulator-wide delay rates from now on (the time before keeps the old ones)."""
+        self.all()
+        self.rates = rates
+
+    def set_delay(
+        self, task: Task, seconds: float | None, changes: dict[str, float | None]
+    ) -> None:
+        """Set a task's delay as of now (None keeps it) and its own rates (``growth``,
+        ``catch_up``: a number, or None for the simulator-wide rate); the task is settled."""
+        if seconds is not None:
+            task.delay.reset(seconds, self.clock())
+        for name, value in changes.items():
+            setattr(task.delay, name, value)
 
     # The operations below expect a task already found (and settled) through find().
 
@@ -364,7 +434,7 @@ class TaskStore:
             task.pending_status = target
             task.pending_due = self.clock() + delay_seconds
         else:
-            task.status = target
+            self._enter(task, target, self.clock())
 
     @staticmethod
     def resume_refusal(task: Task) -> str | None:
@@ -384,7 +454,6 @@ class TaskStore:
             return
         if task.status == PAUSED:
             target = task.status_before_pause or DEFAULT_RESUMED
-            task.status_before_pause = None
         else:
             target = RETRYABLE[task.status]
         if task.resume_outcome != "resumed":
@@ -393,7 +462,7 @@ class TaskStore:
             task.pending_status = target
             task.pending_due = self.clock() + delay_seconds
         else:
-            task.status = target
+            self._enter(task, target, self.clock())
 
 
 BULK_NAMESPACE = uuid.UUID("5e3c1f0e-8a4b-4c1d-9a57-d2a5d1b0c0de")

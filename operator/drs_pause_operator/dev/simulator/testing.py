@@ -22,7 +22,8 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from .auth import User
 from .config import SimulatorConfig
 from .core import Simulator
 from .faults import FaultRule
+from .progress import DelayUpdate
 from .state import BulkSeed, Task, TaskSeed, TaskStore
 
 TaskLike = TaskSeed | Mapping[str, Any]
@@ -72,6 +74,14 @@ class RunningSimulator:
         bulk = BulkSeed.model_validate({"count": count, **spec})
         return [t.id for t in self.core.store.seed(bulk.seeds(), replace=bulk.replace)]
 
+    def set_delay(self, job_id: str, **fields: Any) -> Task:
+        """Set a task's replication delay and rates as of now (fields of DelayUpdate:
+        ``delay_seconds``, ``delay_growth_per_second``, ``delay_catch_up_per_second``)."""
+        update = DelayUpdate.model_validate(fields)
+        task = self.task(job_id)
+        update.apply(self.core.store, task)
+        return task
+
     def add_fault(self, **rule: Any) -> dict[str, Any]:
         """Add a fault rule (fields of FaultRule, e.g. ``kind="http_error", status=503``)."""
         return self.core.faults.add(FaultRule.model_validate(rule)).to_dict()
@@ -100,12 +110,14 @@ async def running_simulator(
     access_keys: Mapping[str, str] | None = None,
     users: Iterable[User | str] = (),
     admin: bool = True,
+    clock: Callable[[], float] = time.monotonic,
     **config: Any,
 ) -> AsyncIterator[RunningSimulator]:
     """Serve a simulator on 127.0.0.1 (free port) for the duration of the block.
 
     ``config`` takes SimulatorConfig fields (latency_ms, pause_delay_seconds, not_found, ...).
-    With no tokens, access_keys or users, any credentials are accepted.
+    With no tokens, access_keys or users, any credentials are accepted. ``clock`` is the
+    monotonic clock of the task state machine and of replication delays.
     """
     sim = Simulator(
         SimulatorConfig.model_validate(config),
@@ -114,6 +126,7 @@ async def running_simulator(
         access_keys=dict(access_keys or {}),
         users=[u if isinstance(u, User) else User.parse(u) for u in users],
         admin=admin,
+        clock=clock,
     )
     runner = web.AppRunner(
         create_app(sim), access_log=None, handle_signals=False, shutdown_timeout=0.5
@@ -238,6 +251,10 @@ class SimulatorProcess:
 
     def tasks(self) -> list[dict[str, Any]]:
         return self.admin("GET", "/admin/tasks")["tasks"]
+
+    def set_delay(self, job_id: str, **fields: Any) -> dict[str, Any]:
+        """``PATCH /admin/tasks/{id}/delay``; returns the task."""
+        return self.admin("PATCH", f"/admin/tasks/{job_id}/delay", fields)
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
         return self.admin("POST", "/admin/faults", rule)["faults"][0]

@@ -177,6 +177,13 @@ def parse_status(data: dict[str, Any], max_jobs: int) -> StatusQuery:
     return StatusQuery(ids, cur_page, per_page)
 
 
+def parse_progress(data: dict[str, Any], max_jobs: int) -> list[str]:
+    """batch-progress: ``{"jobs": [ids]}``, checked like batch-status (no paging)."""
+    ids = [_job_id(raw, "jobs") for raw in _job_list(data, max_jobs)]
+    _no_duplicates(ids)
+    return ids
+
+
 @dataclass(frozen=True)
 class ListQuery:
     """A tenant task list query (``POST /v3/{project_id}/jobs``, page drs_03_0138)."""

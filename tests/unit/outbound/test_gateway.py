@@ -1,4 +1,5 @@
-"""The DRS gateway: the token bucket, request coalescing, and pause/status routed per caller."""
+"""The DRS gateway: the token bucket, request coalescing, and pause/status/progress routed per
+caller (with fake clients, and over HTTP against the simulator)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,21 @@ import pytest
 
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.app.settings import Settings
+from drs_pause_operator.dev.simulator.testing import running_simulator
 from drs_pause_operator.drs.errors import DrsTransportError
 from drs_pause_operator.drs.models import JobStatus, PauseInfo
 from drs_pause_operator.drs.outcomes import PauseOutcome
+from drs_pause_operator.drs.progress import JobProgress
+from drs_pause_operator.drs.transport import Timeouts, make_http_client
 from drs_pause_operator.outbound import ratelimit
 from drs_pause_operator.outbound.gateway import DrsGateway, _Batcher
 from drs_pause_operator.outbound.ratelimit import TokenBucket
 from drs_pause_operator.resource.credentials import Credentials, SecretRef, Target
 
-from .values import J1, J2, J3, J4
+J1 = "8d0e8e36-a618-490d-8a46-8c61ac9jb502"
+J2 = "11111111-2222-3333-4444-555555555555"
+J3 = "abcdefgh-ijkl-mnop-qrst-uvwxyz012345"
+J4 = "ZZZZZZZZ-0000-aaaa-9999-bbbbbbbbbbbb"
 
 _real_sleep = asyncio.sleep
 
@@ -314,6 +321,7 @@ class FakeClient:
     def __init__(self, fail: Exception | None = None) -> None:
         self.pauses: list[list[PauseInfo]] = []
         self.lookups: list[list[str]] = []
+        self.progress_lookups: list[list[str]] = []
         self.fail = fail
         self.codes: dict[str, str] = {}
 
@@ -343,6 +351,11 @@ class FakeClient:
         self.lookups.append(list(ids))
         await _real_sleep(0)
         return {i: JobStatus(id=i, status="PAUSING") for i in ids if i != J4}
+
+    async def progress(self, ids: list[str]) -> dict[str, JobProgress]:
+        self.progress_lookups.append(list(ids))
+        await _real_sleep(0)
+        return {i: JobProgress(job_id=i, delay_seconds=7) for i in ids if i != J4}
 
 
 def _target(endpoint: str = "https://drs.eu-de.otc.t-systems.com") -> Target:
@@ -443,7 +456,7 @@ async def test_throttling_codes_slow_the_key_down(gw) -> None:
     gw.fakes[c.fingerprint].codes = {J2: "DRS.M01503"}
     out = await gw.pause(t, c, "en-us", _infos((J2, "target")))
     assert out[J2].transient
-    assert bucket.rate == bucket.max_rate / 2
+    assert bucket.rate < bucket.max_rate * 0.6  # halved (then recovering slowly)
 
 
 async def test_a_failed_pause_call_fails_every_caller(gw) -> None:
@@ -472,3 +485,107 @@ async def test_status_lookups_are_coalesced_and_routed(gw) -> None:
     assert set(a) == {J1, J2}
     assert set(b) == {J2}  # J4 unanswered: absent, not None
     assert a[J1].paused
+
+
+async def test_progress_lookups_are_coalesced_and_routed(gw) -> None:
+    t, c = _target(), _creds()
+    a, b = await asyncio.gather(
+        gw.progress(t, c, "en-us", [J1, J2]),
+        gw.progress(t, c, "en-us", [J2, J4]),
+    )
+    (fake,) = gw.fakes.values()
+    assert fake.progress_lookups == [[J1, J2, J4]]
+    assert fake.lookups == []  # not a batch-status
+    assert set(a) == {J1, J2} and set(b) == {J2}  # J4 unanswered: absent, not None
+    assert a[J2] is b[J2] and a[J1].delay_seconds == 7
+
+
+async def test_each_kind_of_call_has_its_own_batcher_per_key(gw) -> None:
+    t = _target()
+    await asyncio.gather(
+        gw.status(t, _creds("a" * 64), "en-us", [J1]),
+        gw.progress(t, _creds("a" * 64), "en-us", [J1]),
+        gw.progress(t, _creds("a" * 64), "de-de", [J2]),
+        gw.progress(t, _creds("b" * 64), "en-us", [J3]),
+    )
+    a, b = gw.fakes["a" * 64], gw.fakes["b" * 64]
+    assert a.lookups == [[J1]]
+    assert sorted(map(tuple, a.progress_lookups)) == sorted([(J1,), (J2,)])  # one per language
+    assert b.progress_lookups == [[J3]]
+    kinds = sorted(kind for kind, _ in gw._batchers)
+    assert kinds == ["progress", "progress", "progress", "status"]
+
+
+# --- DrsGateway over HTTP, against the simulator ----------------------------------------------
+
+TOKEN = "t0k3n-gateway-tests"
+PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
+
+
+def _ids(n: int, prefix: str = "0") -> list[str]:
+    return [f"{prefix * 8}-0000-0000-0000-{i:012d}" for i in range(n)]
+
+
+@pytest.fixture
+async def sim_gw():
+    """A real gateway (token auth) on an in-process simulator: (simulator, gateway, target)."""
+    async with running_simulator(tokens=[TOKEN], seed=3) as sim:
+        http = make_http_client(timeouts=Timeouts(read=5, total=5), max_connections=4)
+        gateway = DrsGateway(Settings(coalesce_window=0.2), Metrics(), http)
+        target = Target(sim.url, sim.url, PROJECT, SecretRef("ns", "drs", default=True))
+        try:
+            yield sim, gateway, target
+        finally:
+            await gateway.aclose()
+
+
+def _token_creds() -> Credentials:
+    return Credentials(kind="token", values={"token": TOKEN}, fingerprint="c" * 64)
+
+
+async def test_two_callers_progress_goes_out_as_one_request(sim_gw) -> None:
+    sim, gateway, target = sim_gw
+    mine, theirs = _ids(3, "1"), _ids(2, "2")
+    sim.seed({"id": i, "delay_seconds": 40, "delay_catch_up_per_second": 0} for i in mine + theirs)
+    a, b = await asyncio.gather(
+        gateway.progress(target, _token_creds(), "en-us", [*mine, theirs[0]]),
+        gateway.progress(target, _token_creds(), "en-us", theirs),
+    )
+    (call,) = sim.calls("progress")  # one HTTP request for both callers
+    assert sorted(call["job_ids"]) == sorted(mine + theirs)  # the shared id sent once
+    assert set(a) == {*mine, theirs[0]} and set(b) == set(theirs)
+    assert {p.delay_seconds for p in (*a.values(), *b.values())} == {40}
+    assert gateway.metrics.registry.get_sample_value(
+        "drs_pause_requests_total",
+        {"api": "batch-progress", "outcome": "ok", "http_status": "200"},
+    ) == 1
+
+
+async def test_progress_of_many_ids_is_split_at_100(sim_gw) -> None:
+    sim, gateway, target = sim_gw
+    first, second = _ids(80, "3"), _ids(70, "4")
+    sim.seed({"id": i} for i in first + second)
+    a, b = await asyncio.gather(
+        gateway.progress(target, _token_creds(), "en-us", first),
+        gateway.progress(target, _token_creds(), "en-us", second),
+    )
+    assert set(a) == set(first) and set(b) == set(second)
+    sent = [c["job_ids"] for c in sim.calls("progress")]
+    assert sorted(map(len, sent)) == [50, 100]
+    assert sorted(j for batch in sent for j in batch) == sorted(first + second)
+
+
+async def test_progress_takes_tokens_from_the_keys_bucket_and_slows_down_on_429(sim_gw) -> None:
+    sim, gateway, target = sim_gw
+    ids = _ids(2, "5")
+    sim.seed({"id": i} for i in ids)
+    creds = _token_creds()
+    bucket = gateway._bucket(target.endpoint, creds.fingerprint)
+    full = bucket.tokens
+    await gateway.progress(target, creds, "en-us", ids[:1])
+    assert bucket.tokens == pytest.approx(full - 1, abs=0.1)
+    sim.add_fault(kind="rate_limit", endpoint="progress", retry_after=None)
+    answer = await gateway.progress(target, creds, "en-us", ids)
+    assert set(answer) == set(ids)  # retried inline after the 429
+    assert bucket.rate < bucket.max_rate * 0.6  # halved (then recovering slowly)
+    assert [c["status"] for c in sim.calls("progress")] == [200, 429, 200]
