@@ -24,8 +24,16 @@ from typing import Any
 import yaml
 
 from drs_pause_operator.resource.job import Job, Leg
+from drs_pause_operator.resource.plans import ALREADY_PAUSED, WOULD_PAUSE
 from drs_pause_operator.resource.status import ObjectStatus, Problem, render
-from drs_pause_operator.resource.verbs import ACCEPTED, FAILED, PAUSED, PENDING, RESUMED
+from drs_pause_operator.resource.verbs import (
+    ACCEPTED,
+    CATCHING_UP,
+    FAILED,
+    PAUSED,
+    PENDING,
+    RESUMED,
+)
 
 R_ACCEPTED, R_FAILED = ACCEPTED, FAILED
 
@@ -108,6 +116,40 @@ def _resume(
     status = render(None, ObjectStatus(jobs, 1, paused_at=NOW, due_at=due), NOW)
     obj = _object(status)
     obj["spec"]["resume"] = {"after": "2h"}
+    return obj
+
+
+def _catching_up(timed_out: bool = False) -> dict[str, Any]:
+    """Both jobs resumed; JOB_B's task not caught up yet (or not in time)."""
+    jobs = _jobs((PAUSED, 1, ""), (PAUSED, 1, ""))
+    caught = jobs[0].update(resume=Leg(phase=RESUMED, attempts=1, accepted_time=NOW),
+                            delay_seconds=12, delay_time=NOW, caught_up_time=NOW)
+    leg = Leg(phase=FAILED, attempts=1, accepted_time=NOW, error_code="CatchUpTimeout",
+              error_message="resumed, but the replication delay is 7m > 1m after 2h: the task "
+              "keeps running") if timed_out else Leg(phase=CATCHING_UP, attempts=1,
+                                                      accepted_time=NOW)
+    behind = jobs[1].update(resume=leg, delay_seconds=420, delay_time=NOW)
+    obj = _object(render(None, ObjectStatus([caught, behind], 1, paused_at=NOW), NOW))
+    obj["spec"]["resume"] = {"catchUp": {"maxDelay": "1m", "timeout": "2h"}}
+    return obj
+
+
+def _waiting_for_delay() -> dict[str, Any]:
+    """The delay gate holds both pauses back."""
+    jobs = [j.update(delay_seconds=432, delay_time=NOW, delay_gate_since=NOW)
+            for j in _jobs((PENDING, 0, ""), (PENDING, 0, ""))]
+    obj = _object(render(None, ObjectStatus(jobs, 1, gate_max=300), NOW))
+    obj["spec"]["delayGate"] = {"maxDelay": "5m", "waitUpTo": "30m"}
+    return obj
+
+
+def _planned() -> dict[str, Any]:
+    """spec.dryRun: a plan, nothing sent."""
+    jobs = _jobs((PENDING, 0, ""), (PENDING, 0, ""))
+    jobs = [jobs[0].update(plan=WOULD_PAUSE, task_status="INCRE_TRANSFER_STARTED"),
+            jobs[1].update(plan=ALREADY_PAUSED, task_status="PAUSING")]
+    obj = _object(render(None, ObjectStatus(jobs, 1, planning=True, planned_at=NOW), NOW))
+    obj["spec"]["dryRun"] = True
     return obj
 
 
@@ -260,6 +302,34 @@ CASES: tuple[Case, ...] = (
         "Degraded",
         "JobsFailed: 1 of 2 jobs resumed; 1 failed to resume: DRS.M00304 (set the annotation "
         "drs.cloudops.dev/resume-now to a new value to send them again)",
+    ),
+    # The replication delay: a gate that waits and a catch-up under way are progress; a
+    # catch-up that timed out needs someone (the task runs, but behind).
+    Case(
+        "progressing_waitingForDelay",
+        _waiting_for_delay,
+        "Progressing",
+        "0 of 2 jobs paused; 2 in progress; 2 tasks wait for their replication delay: 7m12s > 5m",
+    ),
+    Case(
+        "progressing_catchingUp",
+        _catching_up,
+        "Progressing",
+        "1 of 2 jobs resumed; 1 catching up",
+    ),
+    Case(
+        "degraded_catchUpTimedOut",
+        lambda: _catching_up(timed_out=True),
+        "Degraded",
+        "JobsFailed: 1 of 2 jobs resumed; 1 failed to resume: CatchUpTimeout (set the annotation "
+        "drs.cloudops.dev/resume-now to a new value to send them again)",
+    ),
+    # spec.dryRun: a plan is a finished result (nothing to wait for).
+    Case(
+        "healthy_planned",
+        _planned,
+        "Healthy",
+        "plan: 1 would pause, 1 already paused (spec.dryRun: nothing is paused or resumed)",
     ),
     Case(
         "progressing_terminating",

@@ -32,5 +32,5 @@ def test_cases_cover_every_object_phase_and_argo_health() -> None:
     objects = [c.build() for c in fixtures.CASES]
     phases = {o["status"]["phase"] for o in objects if "status" in o}
     assert phases == {"Pending", "InProgress", "Paused", "PartiallyPaused", "Failed",
-                      "Resuming", "Resumed", "PartiallyResumed"}
+                      "Resuming", "CatchingUp", "Resumed", "PartiallyResumed", "Planned"}
     assert {c.health for c in fixtures.CASES} == {"Healthy", "Progressing", "Degraded"}

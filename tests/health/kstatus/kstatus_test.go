@@ -56,6 +56,12 @@ var cases = map[string]want{
 	"progressing_resuming":      {"InProgress", "InProgress"},
 	"healthy_resumed":           {"Current", "Current"},
 	"degraded_partiallyResumed": {"Failed", "Failed"},
+	// The replication delay: a gate that waits and a catch-up under way are progress; a
+	// catch-up that timed out is a failed resume. A plan (spec.dryRun) is a finished result.
+	"progressing_waitingForDelay": {"InProgress", "InProgress"},
+	"progressing_catchingUp":      {"InProgress", "InProgress"},
+	"degraded_catchUpTimedOut":    {"Failed", "Failed"},
+	"healthy_planned":             {"Current", "Current"},
 	// kstatus reads deletionTimestamp; Flux's evaluator leaves that to the expressions, and
 	// these do not look at it.
 	"progressing_terminating":              {"Terminating", "InProgress"},
