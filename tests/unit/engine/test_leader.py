@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from drs_pause_operator.engine.leader import (
+from drs_pause_operator.engine.leader import LeaderElector, LeaseConflict
+from drs_pause_operator.engine.lease import (
     Action,
-    LeaderElector,
-    LeaseConflict,
     LeaseRecord,
     Observation,
     decide,
