@@ -162,7 +162,8 @@ def test_dependencies_are_exactly_the_locked_ones_with_hashes(uv, uv_env, tmp_pa
         assert locked[name]["version"] == version, name
         files = [*locked[name].get("wheels", []), *([locked[name]["sdist"]]
                                                     if "sdist" in locked[name] else [])]
-        assert hashes and set(hashes) <= {f["hash"] for f in files}, name
+        assert hashes, f"{name} is exported without hashes"
+        assert set(hashes) <= {f["hash"] for f in files}, f"{name}: hashes not in uv.lock"
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     required = {re.split(r"[<>=!~\[; ]", d, maxsplit=1)[0].lower()
                 for d in project["dependencies"]}

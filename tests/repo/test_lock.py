@@ -61,6 +61,7 @@ def test_uv_lock_matches_pyproject(uv, uv_env):
         ('build = ["setuptools>=77", "wheel"]', 'build = ["setuptools>=78", "wheel"]'),
         ('requires-python = ">=3.11"', 'requires-python = ">=3.12"'),
     ],
+    ids=["runtime-bound", "runtime-added", "dev-added", "build-group-bound", "requires-python"],
 )
 def test_a_dependency_changed_without_relocking_fails_the_check(uv, uv_env, tmp_path, old, new):
     project = _copy_project(tmp_path)
