@@ -34,13 +34,14 @@ if [ ! -x "$tool/bin/uv" ]; then
   trap 'rm -f "$requirement"' EXIT
   "$py" "$root/scripts/locked_uv.py" "$lock" >"$requirement"
   # --target needs no venv module (Debian's python3 may lack ensurepip) and ignores PEP 668.
-  "$py" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --require-hashes \
-    --target "$tool.tmp" -r "$requirement" >&2
+  PIP_ROOT_USER_ACTION=ignore "$py" -m pip install --quiet --disable-pip-version-check \
+    --no-deps --require-hashes --target "$tool.tmp" -r "$requirement" >&2
   mv "$tool.tmp" "$tool"
 fi
 uv="$tool/bin/uv"
-# Never download a Python: the venv is made from $py.
-export UV_PYTHON_DOWNLOADS=never
+# Never download a Python: the venv is made from $py. Trust the CAs this machine trusts (pip does;
+# uv would otherwise take only its own bundle and fail behind a proxy with a CA of its own).
+export UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=${UV_SYSTEM_CERTS:-1}
 
 # Offline: an up-to-date lock is checked against pyproject.toml without the network.
 if ! out=$("$uv" lock --check --offline --project "$root" 2>&1); then
