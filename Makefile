@@ -1,7 +1,11 @@
-# Every target sets itself up: the virtualenv (cached by pyproject hash) and, where needed, the
-# control-plane and node binaries (cached by version) and the operator's image (cached by a hash
-# of the Dockerfile and the sources) live in ~/.cache/drs-pause-operator.
+# Every target sets itself up: the virtualenv (the dependencies of uv.lock, cached by its hash)
+# and, where needed, the control-plane and node binaries (cached by version) and the operator's
+# image (cached by a hash of the Dockerfile, uv.lock and the sources) live in
+# ~/.cache/drs-pause-operator.
 SHELL := /bin/bash
+# The venv holds no project: every Python process of a target, and every process it starts, runs
+# this clone's operator/ (clones on one machine share the venv, never each other's code).
+export PYTHONPATH := $(CURDIR)/operator$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 600
 BENCH_ARGS ?=
@@ -29,7 +33,7 @@ bench: controlplane
 
 ## Run the product locally: control plane + DRS simulator + operator + a sample object.
 demo:
-	@venv=$$(scripts/venv.sh) && "$$venv/bin/drs-pause-operator" demo
+	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m drs_pause_operator demo
 
 ## Only the node tests: helm installs the chart, the operator runs in a pod (needs root and
 ## Debian's containerd, runc, containernetworking-plugins, buildah and mmdebstrap).

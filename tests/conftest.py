@@ -7,8 +7,16 @@ import os
 import sys
 import threading
 import traceback
+from pathlib import Path
 
 import pytest
+
+# The venv holds the dependencies, not the project: every process a test starts (the operator,
+# the simulator, the demo) imports drs_pause_operator from this clone, whichever clone runs.
+_SOURCE_ROOT = str(Path(__file__).resolve().parents[1] / "operator")
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    [_SOURCE_ROOT, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
+                     if p and p != _SOURCE_ROOT)])
 
 _EXIT_STATUS: list[int] = []
 

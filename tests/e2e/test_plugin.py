@@ -4,6 +4,7 @@ running: pause --wait (progress, exit codes), get, describe, retry, resume, rese
 from __future__ import annotations
 
 import json
+import shlex
 import subprocess
 import sys
 import uuid
@@ -13,19 +14,35 @@ import pytest
 
 from .conftest import get_status, operator_args, token_secret, wait_for
 
-PLUGIN = Path(sys.executable).with_name("kubectl-drs")
+SOURCE_ROOT = Path(__file__).resolve().parents[2] / "operator"
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(tmp_path_factory) -> Path:
+    """A folder with the executable `kubectl-drs`, as the package installs it, except that it runs
+    this clone's plugin with the tests' Python (the venv holds no project)."""
+    folder = tmp_path_factory.mktemp("plugin-bin")
+    script = folder / "kubectl-drs"
+    script.write_text(
+        f"#!/bin/sh\nPYTHONPATH={shlex.quote(str(SOURCE_ROOT))} "
+        f"exec {shlex.quote(sys.executable)} -m drs_pause_operator.plugin.cli \"$@\"\n"
+    )
+    script.chmod(0o755)
+    return folder
 
 
 @pytest.fixture
-def drs(cluster, namespace):
-    """Run kubectl-drs with kubectl's flags; its output goes to the test log."""
+def drs(cluster, namespace, plugin_dir):
+    """Run `kubectl drs` (kubectl finds kubectl-drs on PATH) with kubectl's flags; its output goes
+    to the test log."""
     context = cluster.kubectl("config", "current-context").stdout.strip()
+    env = {"COLUMNS": "100", "PATH": f"{plugin_dir}:/usr/bin:/bin"}
 
     def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        cmd = [str(PLUGIN), *args, "--kubeconfig", str(cluster.kubeconfig),
-               "--context", context, "-n", namespace]
+        cmd = [str(cluster.binaries.kubectl), "drs", *args, "--kubeconfig",
+               str(cluster.kubeconfig), "--context", context, "-n", namespace]
         result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                check=False, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"})
+                                check=False, env=env)
         print(f"$ kubectl drs {' '.join(args)}  -> exit {result.returncode}")
         print(result.stdout, end="")
         print(result.stderr, end="")

@@ -32,9 +32,22 @@ def test_cache_key_follows_the_build_context_only(tmp_path):
     assert image.source_hash(root) == key, "files outside the build context change nothing"
     (root / "operator" / "drs_pause_operator" / "new.py").write_text("y = 2\n")
     assert image.source_hash(root) != key
-    key = image.source_hash(root)
-    (root / "Dockerfile").write_text((root / "Dockerfile").read_text() + "\n# changed\n")
-    assert image.source_hash(root) != key
+    # The image installs the locked dependencies: a re-locked dependency is a new image.
+    for name in ("Dockerfile", "uv.lock", "scripts/locked_uv.py"):
+        key = image.source_hash(root)
+        (root / name).write_text((root / name).read_text() + "\n# changed\n")
+        assert image.source_hash(root) != key, name
+
+
+def test_build_context_files_are_those_the_dockerfile_copies():
+    copied = []
+    for line in (ROOT / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            copied += line.split()[1:-1]
+    files = [c for c in copied if not c.endswith("/")]
+    dirs = [c.rstrip("/") for c in copied if c.endswith("/")]
+    assert sorted(files) == sorted(set(image.CONTEXT_FILES) - {"Dockerfile", ".dockerignore"})
+    assert sorted(dirs) == sorted(image.CONTEXT_DIRS)
 
 
 def test_build_sees_ca_bundle_and_pip_config_read_only(tmp_path, monkeypatch):

@@ -12,8 +12,9 @@
 
 Each image ends up as a ``docker-archive`` file that ``ctr images import`` takes, cached under
 ``~/.cache/drs-pause-operator/image/`` by a hash of its inputs (Dockerfile, .dockerignore,
-pyproject.toml, README.md and the ``operator/`` tree; the base recipe; the pause binary), so an
-unchanged tree costs nothing and a changed source file costs one Dockerfile build.
+pyproject.toml, uv.lock, README.md, scripts/locked_uv.py and the ``operator/`` tree; the base
+recipe; the pause binary), so an unchanged tree costs nothing and a changed source file or a
+re-locked dependency costs one Dockerfile build.
 """
 
 from __future__ import annotations
@@ -48,7 +49,8 @@ USER 65535:65535
 ENTRYPOINT ["/pause"]
 """
 # Files of the build context that decide the image (the rest is excluded by .dockerignore).
-CONTEXT_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md")
+CONTEXT_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock", "README.md",
+                 "scripts/locked_uv.py")
 CONTEXT_DIRS = ("operator",)
 KEEP_ARCHIVES = 3  # older operator image archives are removed
 
