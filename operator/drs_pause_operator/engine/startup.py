@@ -163,6 +163,9 @@ def window_controller(
 async def startup(memo: kopf.Memo) -> None:
     config: Settings = memo.settings
     log.info("starting: %s", describe(config))
+    if config.dry_run:
+        log.warning("DRY RUN (--dry-run): every object only plans; no pause and no resume is "
+                    "sent to DRS")
     metrics: Metrics | None = memo.get("metrics")
     if metrics is None:
         metrics = Metrics()
