@@ -115,6 +115,11 @@ class Metrics:
             "1 while this process holds the leader Lease (and reconciles), else 0.",
             registry=r,
         )
+        self.dry_run = Gauge(
+            "drs_pause_dry_run",
+            "1 when the operator runs with --dry-run (every object only plans), else 0.",
+            registry=r,
+        )
 
     def serve(self, port: int) -> None:
         if port:

@@ -171,6 +171,7 @@ async def startup(memo: kopf.Memo) -> None:
         metrics = Metrics()
         metrics.serve(config.metrics_port)
     memo.metrics = metrics
+    metrics.dry_run.set(1 if config.dry_run else 0)
     # Threads for Kubernetes writes (the client is synchronous). The API server, not this pool,
     # paces a burst: status PATCHes of a 10-job object cost it ~12 ms of CPU each, and 1, 4, 10
     # or 20 client threads all got the same ~60 writes/s on 2 cores (bench). 10 keeps a few in
