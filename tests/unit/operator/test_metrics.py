@@ -204,6 +204,7 @@ EXPECTED_SERIES = {
     "drs_pause_rate_limit_wait_seconds": "histogram",
     "drs_pause_kube_writes": "counter",
     "drs_pause_leader": "gauge",
+    "drs_pause_dry_run": "gauge",
 }
 
 
