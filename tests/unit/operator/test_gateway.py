@@ -19,7 +19,7 @@ from drs_pause_operator.outbound.gateway import DrsGateway, _Batcher
 from drs_pause_operator.outbound.ratelimit import TokenBucket
 from drs_pause_operator.resource.credentials import Credentials, SecretRef, Target
 
-from .values import J1, J2, J3, J4
+from ..values import J1, J2, J3, J4
 
 _real_sleep = asyncio.sleep
 

@@ -8,7 +8,7 @@ import pytest
 
 from drs_pause_operator.resource.spec import JOB_ID_RE, SpecError, parse_spec
 
-from .values import J1, J2
+from ..values import J1, J2
 
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
 

@@ -18,7 +18,7 @@ from drs_pause_operator.resource.credentials import (
 )
 from drs_pause_operator.resource.status import Problem
 
-from .values import J1, spec_of
+from ..values import J1, spec_of
 
 DEFAULT = Settings(default_credentials_secret="drs-system/drs-credentials")
 INSECURE = Settings(

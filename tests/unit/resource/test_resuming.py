@@ -22,7 +22,7 @@ from drs_pause_operator.resource.resume import (
 from drs_pause_operator.resource.spec import SpecError, parse_duration, parse_spec
 from drs_pause_operator.resource.status import ACCEPTED, FAILED, PAUSED, PENDING, render
 
-from .values import J1, J2, J3, NOW, Pause, Task, at, job, spec_of
+from ..values import J1, J2, J3, NOW, Pause, Task, at, job, spec_of
 
 POLICY = Policy(verify_timeout=60, backoff_base=1, backoff_cap=30)
 

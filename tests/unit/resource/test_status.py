@@ -30,7 +30,7 @@ from drs_pause_operator.resource.status import (
     transition_events,
 )
 
-from .values import J1, J2, J3, NOW, at, job
+from ..values import J1, J2, J3, NOW, at, job
 
 # --- JobState <-> dict ----------------------------------------------------------------------
 

@@ -34,7 +34,7 @@ from drs_pause_operator.resource.status import (
 )
 
 from ..engine.fakes import Clock, ScriptedGateway, one_pass, spec_dict
-from .values import J1, J2, J3, J4, NOW, Pause, Task, spec_of
+from ..values import J1, J2, J3, J4, NOW, Pause, Task, spec_of
 
 PHASES = {PENDING, ACCEPTED, PAUSED, FAILED}
 JOB_IDS = [J1, J2, J3, J4]

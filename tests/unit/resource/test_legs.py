@@ -34,7 +34,7 @@ from drs_pause_operator.resource.status import (
     PENDING,
 )
 
-from .values import (
+from ..values import (
     J1,
     J2,
     J3,
