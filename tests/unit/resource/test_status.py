@@ -1,121 +1,52 @@
-"""Status documents: job entries, summary, object phase, conditions, events, bounds."""
+"""The status document (resource/status.py): summary, object phase, conditions, the resume's
+part of it, and its bounds. ``render`` builds the whole document once."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
+from typing import Any
 
 import pytest
 
+from drs_pause_operator.resource.formats import MAX_MESSAGE, bounded
+from drs_pause_operator.resource.job import Job, Leg
+from drs_pause_operator.resource.problem import Problem
+from drs_pause_operator.resource.resuming import PARTIALLY_RESUMED, RESUMING
 from drs_pause_operator.resource.status import (
+    IN_PROGRESS,
+    PARTIALLY_PAUSED,
+    ObjectStatus,
+    Summary,
+    pause_conditions,
+    pause_phase,
+    render,
+)
+from drs_pause_operator.resource.verbs import (
     ACCEPTED,
     FAILED,
-    IN_PROGRESS,
-    MAX_MESSAGE,
-    MAX_SHORT,
-    PARTIALLY_PAUSED,
     PAUSED,
     PENDING,
-    JobState,
-    Problem,
-    Summary,
-    bounded,
-    condition,
-    conditions_for,
-    fmt_time,
-    merge_conditions,
-    object_phase,
-    parse_time,
-    render,
-    transition_events,
+    RESUMED,
+    SKIPPED,
 )
 
 from ..values import J1, J2, J3, NOW, at, job
 
-# --- JobState <-> dict ----------------------------------------------------------------------
+
+def rendered(
+    old: dict[str, Any] | None,
+    jobs: list[Job],
+    generation: int = 1,
+    problem: Problem | None = None,
+    now: Any = NOW,
+    token: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    return render(old, ObjectStatus(jobs, generation, problem, retry_token=token, **extra), now)
 
 
-def test_job_state_round_trips_through_its_dict() -> None:
-    full = job(
-        J1,
-        pause_mode="all",
-        phase=ACCEPTED,
-        task_status="INCRE_TRANSFER_STARTED",
-        api_status="success",
-        error_code="DRS.M01503",
-        error_message="busy",
-        request_id="rid",
-        attempts=3,
-        last_attempt_time=at(-10),
-        accepted_time=at(-5),
-        next_attempt_time=at(5),
-    )
-    data = full.to_dict()
-    assert data == {
-        "jobId": J1,
-        "pauseMode": "all",
-        "phase": ACCEPTED,
-        "taskStatus": "INCRE_TRANSFER_STARTED",
-        "apiStatus": "success",
-        "errorCode": "DRS.M01503",
-        "errorMessage": "busy",
-        "requestId": "rid",
-        "attempts": 3,
-        "lastAttemptTime": "2026-11-28T09:59:50Z",
-        "acceptedTime": "2026-11-28T09:59:55Z",
-        "nextAttemptTime": "2026-11-28T10:00:05Z",
-    }
-    assert JobState.from_dict(data) == full
-    assert json.loads(json.dumps(data)) == data
-
-
-def test_job_state_dict_leaves_out_unset_times() -> None:
-    data = job(J1).to_dict()
-    assert not {"lastAttemptTime", "acceptedTime", "nextAttemptTime"} & set(data)
-    assert data["phase"] == PENDING and data["attempts"] == 0
-    assert JobState.from_dict(data) == job(J1)
-
-
-@pytest.mark.parametrize(
-    ("entry", "expected"),
-    [
-        ({"jobId": J1}, job(J1, pause_mode="")),
-        ({"jobId": J1, "pauseMode": "all", "phase": "Bogus"}, job(J1, pause_mode="all")),
-        (
-            {
-                "jobId": J1,
-                "pauseMode": "target",
-                "phase": None,
-                "attempts": None,
-                "taskStatus": None,
-                "nextAttemptTime": "not a time",
-            },
-            job(J1),
-        ),
-        (
-            {"jobId": J1, "pauseMode": "target", "acceptedTime": "2026-11-28T10:00:00"},
-            job(J1, accepted_time=NOW),
-        ),  # a naive time is UTC
-        ({"jobId": J1, "pauseMode": "target", "acceptedTime": 12345}, job(J1)),
-    ],
-)
-def test_job_state_from_partial_or_odd_dicts(entry, expected) -> None:
-    assert JobState.from_dict(entry) == expected
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (NOW, "2026-11-28T10:00:00Z"),
-        (NOW + dt.timedelta(microseconds=999_999), "2026-11-28T10:00:00Z"),
-        (NOW.astimezone(dt.timezone(dt.timedelta(hours=2))), "2026-11-28T10:00:00Z"),
-        (None, None),
-    ],
-)
-def test_fmt_time_is_utc_seconds(value, expected) -> None:
-    assert fmt_time(value) == expected
-    if expected:
-        assert parse_time(expected) == NOW
+def cond(status: dict[str, Any], ctype: str) -> dict[str, Any]:
+    return next(c for c in status["conditions"] if c["type"] == ctype)
 
 
 # --- summary and phase ----------------------------------------------------------------------
@@ -135,6 +66,14 @@ def test_summary_counts_accepted_as_pending_and_lists_failed_codes_once() -> Non
     assert s.failed_codes == ("DRS.M00202", "DRS.M05003")
 
 
+def test_summary_counts_the_pause_legs_only() -> None:
+    jobs = [job(J1, phase=PAUSED, resume=Leg(phase=FAILED, error_code="DRS.M05004")),
+            job(J2, phase=PAUSED, resume=Leg(phase=PENDING))]
+    s = Summary.of(jobs)
+    assert s.to_dict() == {"total": 2, "paused": 2, "failed": 0, "pending": 0}
+    assert s.failed_codes == ()
+
+
 @pytest.mark.parametrize(
     ("jobs", "phase"),
     [
@@ -148,15 +87,16 @@ def test_summary_counts_accepted_as_pending_and_lists_failed_codes_once() -> Non
         ([job(J1, phase=FAILED), job(J2, phase=FAILED)], FAILED),
     ],
 )
-def test_object_phase(jobs, phase) -> None:
-    assert object_phase(jobs) == phase
+def test_pause_phase(jobs: list[Job], phase: str) -> None:
+    assert pause_phase(jobs) == phase
+    assert rendered(None, jobs)["phase"] == phase  # no resume counts: the pause's phase stands
 
 
 # --- conditions -----------------------------------------------------------------------------
 
 
-def _conds(jobs, problem=None):
-    return {c[0]: c[1:] for c in conditions_for(jobs, problem)}
+def _conds(jobs: list[Job], problem: Problem | None = None) -> dict[str, tuple[str, ...]]:
+    return {c[0]: c[1:] for c in pause_conditions(jobs, problem)}
 
 
 def test_conditions_all_paused() -> None:
@@ -206,7 +146,7 @@ def test_conditions_with_an_operator_problem(reason: str) -> None:
     assert c["Reconciling"] == ("False", reason, "0 of 2 jobs paused; 2 in progress")
 
 
-def _first_true(conditions) -> str | None:
+def _first_true(conditions: list[tuple[str, ...]]) -> str | None:
     """What kstatus reads: the first of Reconciling / Stalled that is True, in list order."""
     return next(
         (c[0] for c in conditions if c[0] in ("Reconciling", "Stalled") and c[1] == "True"), None
@@ -223,8 +163,8 @@ def _first_true(conditions) -> str | None:
         [job(J1, phase=FAILED), job(J2, phase=FAILED)],
     ],
 )
-def test_an_operator_problem_lists_stalled_before_a_false_reconciling(jobs) -> None:
-    conditions = conditions_for(jobs, Problem("AuthenticationFailed", "AK/SK rejected"))
+def test_an_operator_problem_lists_stalled_before_a_false_reconciling(jobs: list[Job]) -> None:
+    conditions = pause_conditions(jobs, Problem("AuthenticationFailed", "AK/SK rejected"))
     assert [c[0] for c in conditions] == ["Ready", "Stalled", "Reconciling"]
     assert conditions[2][1] == "False"
     assert _first_true(conditions) == "Stalled"
@@ -241,8 +181,10 @@ def test_an_operator_problem_lists_stalled_before_a_false_reconciling(jobs) -> N
         ([job(J1, phase=FAILED), job(J2, phase=FAILED)], "Stalled"),
     ],
 )
-def test_without_a_problem_the_order_stays_ready_reconciling_stalled(jobs, first_true) -> None:
-    conditions = conditions_for(jobs, None)
+def test_without_a_problem_the_order_stays_ready_reconciling_stalled(
+    jobs: list[Job], first_true: str | None
+) -> None:
+    conditions = pause_conditions(jobs, None)
     assert [c[0] for c in conditions] == ["Ready", "Reconciling", "Stalled"]
     # Never both True: the order only decides nothing where one of them is True.
     assert [c[1] for c in conditions[1:]].count("True") <= 1
@@ -251,13 +193,13 @@ def test_without_a_problem_the_order_stays_ready_reconciling_stalled(jobs, first
 
 def test_render_keeps_the_problem_order_and_flips_back_when_it_is_fixed() -> None:
     jobs = [job(J1, attempts=1), job(J2, attempts=1)]
-    stalled = render(None, jobs, 1, Problem("CredentialsNotFound", "no secret"), NOW)
+    stalled = rendered(None, jobs, problem=Problem("CredentialsNotFound", "no secret"))
     assert [(c["type"], c["status"]) for c in stalled["conditions"]] == [
         ("Ready", "False"),
         ("Stalled", "True"),
         ("Reconciling", "False"),
     ]
-    fixed = render(stalled, jobs, 1, None, at(60))
+    fixed = rendered(stalled, jobs, now=at(60))
     assert [(c["type"], c["status"]) for c in fixed["conditions"]] == [
         ("Ready", "False"),
         ("Reconciling", "True"),
@@ -286,39 +228,6 @@ def test_failed_text_lists_at_most_five_codes() -> None:
     assert msg.count("DRS.M") == 5
 
 
-def test_merge_conditions_keeps_transition_time_unless_status_flips() -> None:
-    first = merge_conditions(None, [("Ready", "False", "Pending", "0 of 1")], 1, NOW)
-    assert first == [
-        {
-            "type": "Ready",
-            "status": "False",
-            "reason": "Pending",
-            "message": "0 of 1",
-            "observedGeneration": 1,
-            "lastTransitionTime": "2026-11-28T10:00:00Z",
-        }
-    ]
-    # Same status, new reason, message and generation: the time stays.
-    same = merge_conditions(first, [("Ready", "False", "InProgress", "1 of 2")], 2, at(60))
-    assert same[0]["lastTransitionTime"] == "2026-11-28T10:00:00Z"
-    assert same[0]["observedGeneration"] == 2
-    assert (same[0]["reason"], same[0]["message"]) == ("InProgress", "1 of 2")
-    flipped = merge_conditions(same, [("Ready", "True", "Paused", "2 of 2")], 2, at(120))
-    assert flipped[0]["lastTransitionTime"] == "2026-11-28T10:02:00Z"
-
-
-def test_merge_conditions_tolerates_junk_and_missing_times() -> None:
-    old = ["junk", {"type": "Ready", "status": "False"}, {"status": "True"}]
-    out = merge_conditions(old, [("Ready", "False", "x", "y")], 3, NOW)  # type: ignore[arg-type]
-    assert out[0]["lastTransitionTime"] == "2026-11-28T10:00:00Z"
-
-
-def test_condition_messages_are_bounded() -> None:
-    out = merge_conditions(None, [("Stalled", "True", "X", "a\nb" * 100_000)], 1, NOW)
-    assert len(out[0]["message"]) <= MAX_MESSAGE
-    assert "\n" not in out[0]["message"]
-
-
 # --- render ---------------------------------------------------------------------------------
 
 
@@ -328,7 +237,7 @@ def test_render_builds_the_documented_status() -> None:
         job(J2, phase=PAUSED, attempts=1),
         job(J3, phase=FAILED, attempts=1, error_code="DRS.M05003"),
     ]
-    status = render(None, jobs, 2, None, NOW, "tok")
+    status = rendered(None, jobs, 2, token="tok")
     assert status["observedGeneration"] == 2
     assert status["phase"] == PARTIALLY_PAUSED
     assert status["pausedText"] == "2/3"
@@ -337,17 +246,18 @@ def test_render_builds_the_documented_status() -> None:
     assert all(c["observedGeneration"] == 2 for c in status["conditions"])
     assert status["jobs"] == [j.to_dict() for j in jobs]
     assert status["retryFailedToken"] == "tok"
-    assert "retryFailedToken" not in render(None, jobs, 2, None, NOW)
+    assert "retryFailedToken" not in rendered(None, jobs, 2)
+    assert not {"pausedTime", "resumeTime", "resumeNowToken", "selection"} & set(status)
     assert json.loads(json.dumps(status)) == status
 
 
 def test_render_is_stable_and_keeps_transition_times() -> None:
     jobs = [job(J1, phase=ACCEPTED, attempts=1), job(J2, phase=PAUSED, attempts=1)]
-    first = render(None, jobs, 1, None, NOW)
-    assert render(None, jobs, 1, None, NOW) == first
-    assert render(first, jobs, 1, None, at(3600)) == first  # nothing flipped: nothing changes
-    done = [j.update(phase=PAUSED) for j in jobs]
-    second = render(first, done, 1, None, at(60))
+    first = rendered(None, jobs)
+    assert rendered(None, jobs) == first
+    assert rendered(first, jobs, now=at(3600)) == first  # nothing flipped: nothing changes
+    done = [j.update(pause=j.pause.update(phase=PAUSED)) for j in jobs]
+    second = rendered(first, done, now=at(60))
     times = {c["type"]: c["lastTransitionTime"] for c in second["conditions"]}
     assert times == {
         "Ready": "2026-11-28T10:01:00Z",
@@ -355,12 +265,32 @@ def test_render_is_stable_and_keeps_transition_times() -> None:
         "Stalled": "2026-11-28T10:00:00Z",
     }
     # A new generation updates observedGeneration everywhere, but no transition time.
-    third = render(second, done, 2, None, at(120))
+    third = rendered(second, done, 2, now=at(120))
     assert third["observedGeneration"] == 2
     assert [c["observedGeneration"] for c in third["conditions"]] == [2, 2, 2]
     assert [c["lastTransitionTime"] for c in third["conditions"]] == [
         c["lastTransitionTime"] for c in second["conditions"]
     ]
+
+
+def test_render_keeps_the_selection_the_selection_step_wrote() -> None:
+    old = {"selection": {"matched": 2, "jobIds": [J1]}}
+    assert rendered(old, [job(J1)])["selection"] == old["selection"]
+    assert "selection" not in rendered({"selection": "junk"}, [job(J1)])
+
+
+def test_a_kept_status_renders_as_it_was() -> None:
+    """A pass that decides nothing else (an invalid spec, a selection problem) writes the
+    status back as it found it, with its problem."""
+    jobs = [job(J1, phase=PAUSED, attempts=1, resume=Leg(phase=FAILED, attempts=2))]
+    first = rendered(None, jobs, token="tok", paused_at=at(-60), due_at=at(60),
+                     resume_token="now-1")
+    problem = Problem("InvalidSpec", "spec.jobs: bad")
+    again = render(first, ObjectStatus.kept(first, 1, problem), at(5))
+    for key in ("jobs", "retryFailedToken", "pausedTime", "resumeTime", "resumeNowToken",
+                "summary", "pausedText"):
+        assert again[key] == first[key], key
+    assert cond(again, "Stalled")["reason"] == "InvalidSpec"
 
 
 def test_status_with_500_jobs_and_hostile_text_stays_small() -> None:
@@ -378,134 +308,97 @@ def test_status_with_500_jobs_and_hostile_text_stays_small() -> None:
         )
         for i in range(500)
     ]
-    status = render(None, jobs, 1, Problem("X", huge), NOW)
+    status = rendered(None, jobs, problem=Problem("X", huge))
     assert len(json.dumps(status)) < 1_000_000  # well below etcd's 1.5 MiB
 
 
-# --- bounded --------------------------------------------------------------------------------
+def test_status_with_500_jobs_and_both_legs_full_stays_below_etcds_limit() -> None:
+    huge = "x" * 1_000_000
 
+    def full(**extra: Any) -> Leg:
+        return Leg(phase=FAILED, error_code=bounded(huge), error_message=bounded(huge, MAX_MESSAGE),
+                   request_id=bounded(huge), attempts=10**6, last_attempt_time=NOW,
+                   accepted_time=NOW, next_attempt_time=NOW, transient_failures=10**6,
+                   unanswered_lookups=10**6, **extra)
 
-@pytest.mark.parametrize(
-    ("text", "limit", "expected"),
-    [
-        (None, 10, ""),
-        ("", 10, ""),
-        ("short", 10, "short"),
-        ("exactly10!", 10, "exactly10!"),
-        ("eleven chars", 10, "eleven ch…"),
-        ("a\nb\tc\x00d\x1b", 20, "a b c d "),
-        ("line\u2028sep\ud800", 20, "line sep "),
-        ("DRS.M00304", MAX_SHORT, "DRS.M00304"),
-        ("ünïcödé 暂停", 20, "ünïcödé 暂停"),
-    ],
-)
-def test_bounded(text, limit, expected) -> None:
-    assert bounded(text, limit) == expected
-    assert len(bounded(text, limit)) <= limit
-
-
-def test_bounded_default_limit_and_a_megabyte() -> None:
-    out = bounded("\x07" * 1_000_000)
-    assert len(out) == MAX_SHORT and out.isprintable()
-    assert bounded("x" * 1_000_000, MAX_MESSAGE).endswith("…")
-
-
-# --- events ---------------------------------------------------------------------------------
-
-
-def _status(jobs, problem=None, old=None, now=NOW):
-    return render(old, jobs, 1, problem, now)
-
-
-def test_no_events_when_nothing_changed() -> None:
-    for jobs in (
-        [job(J1)],
-        [job(J1, attempts=1)],
-        [job(J1, phase=PAUSED)],
-        [job(J1, phase=FAILED)],
-    ):
-        s = _status(jobs)
-        assert transition_events(s, s) == []
-        assert transition_events(s, _status(jobs, old=s, now=at(60))) == []
-    s = _status([job(J1)], Problem("CredentialsNotFound", "no secret"))
-    assert (
-        transition_events(
-            s, _status([job(J1)], Problem("CredentialsNotFound", "no secret"), old=s, now=at(5))
-        )
-        == []
-    )
-
-
-def test_first_status_while_pending_posts_nothing() -> None:
-    assert transition_events(None, _status([job(J1)])) == []
-    assert transition_events({}, _status([job(J1)])) == []
-
-
-@pytest.mark.parametrize(
-    ("before", "after", "expected"),
-    [
-        ([job(J1)], [job(J1, attempts=1)], [("Normal", "Pausing")]),
-        ([job(J1, attempts=1)], [job(J1, phase=PAUSED)], [("Normal", "Paused")]),
-        (
-            [job(J1, attempts=1), job(J2, attempts=1)],
-            [job(J1, phase=PAUSED), job(J2, phase=FAILED)],
-            [("Warning", "PartiallyPaused")],
-        ),
-        ([job(J1, attempts=1)], [job(J1, phase=FAILED)], [("Warning", "Failed")]),
-        ([job(J1)], [job(J1, phase=PAUSED)], [("Normal", "Paused")]),
-        ([job(J1, phase=FAILED)], [job(J1, phase=PAUSED)], [("Normal", "Paused")]),
-    ],
-)
-def test_one_event_per_phase_transition(before, after, expected) -> None:
-    old = _status(before)
-    events = transition_events(old, _status(after, old=old, now=at(10)))
-    assert [(t, r) for t, r, _ in events] == expected
-    assert all(m for _, _, m in events)
-
-
-def test_problem_events_warn_once_and_recover_once() -> None:
-    ok = _status([job(J1)])
-    stalled = _status([job(J1)], Problem("EndpointNotAllowed", "use an allowed endpoint"), ok)
-    assert transition_events(ok, stalled) == [
-        ("Warning", "EndpointNotAllowed", "use an allowed endpoint")
+    jobs = [
+        Job(f"{i:08d}-0000-0000-0000-000000000000", "target", bounded(huge, 64),
+            full(api_status=bounded(huge)), full())
+        for i in range(500)
     ]
-    other = _status([job(J1)], Problem("CredentialsNotFound", "no secret"), stalled)
-    assert transition_events(stalled, other) == [("Warning", "CredentialsNotFound", "no secret")]
-    fixed = _status([job(J1, attempts=1)], None, other)
-    assert transition_events(other, fixed) == [
-        ("Normal", "Pausing", fixed["conditions"][0]["message"]),
-        ("Normal", "Recovered", "CredentialsNotFound resolved"),
+    status = rendered(None, jobs, problem=Problem("X", huge), paused_at=NOW, due_at=NOW,
+                      resume_token=bounded(huge), token=bounded(huge))
+    # The object also holds its spec (500 job ids) and metadata: room is left for them.
+    assert len(json.dumps(status)) < 1_300_000 < 1.5 * 2**20
+
+
+# --- the resume's part ------------------------------------------------------------------------
+
+
+def mine(job_id: str = J1, resume: Leg | None = None, **kw: Any) -> Job:
+    return job(job_id, phase=PAUSED, api_status="success", resume=resume or Leg(), **kw)
+
+
+def theirs(job_id: str = J2, resume: Leg | None = None) -> Job:
+    return job(job_id, phase=PAUSED, api_status="failed", error_code="DRS.M00304",
+               resume=resume or Leg())
+
+
+def test_waiting_for_the_resume_is_ready_and_says_when() -> None:
+    status = rendered(None, [mine()], paused_at=NOW, due_at=at(3600))
+    assert status["phase"] == "Paused" and status["resumeTime"] == "2026-11-28T11:00:00Z"
+    assert status["pausedTime"] == "2026-11-28T10:00:00Z"
+    ready = cond(status, "Ready")
+    assert ready["status"] == "True" and "resumes at 2026-11-28T11:00:00Z" in ready["message"]
+    assert "more than 24h" not in ready["message"]
+    assert cond(status, "Reconciling")["status"] == "False"
+    assert "resumePhase" not in status["jobs"][0]
+    warned = rendered(None, [mine(pause_mode="all")], paused_at=NOW, due_at=at(25 * 3600),
+                      warn_long=True)
+    assert "warning: pauseMode all for more than 24h" in cond(warned, "Ready")["message"]
+
+
+def test_a_begun_resume_no_longer_says_when_it_resumes() -> None:
+    status = rendered(None, [mine(resume=Leg(phase=PENDING))], paused_at=NOW, due_at=at(-1))
+    assert "resumes at" not in cond(status, "Ready")["message"]
+    assert status["resumeTime"] == "2026-11-28T09:59:59Z"
+
+
+def test_resumed_and_partially_resumed_conditions() -> None:
+    done = rendered(None, [mine(J1, Leg(phase=RESUMED)), mine(J2, Leg(phase=RESUMED)),
+                           theirs(J3, Leg(phase=SKIPPED))])
+    assert done["phase"] == "Resumed" and cond(done, "Ready")["status"] == "True"
+    assert cond(done, "Ready")["message"] == "2 of 2 jobs resumed; 1 skipped"
+    assert [j["resumePhase"] for j in done["jobs"]] == [RESUMED, RESUMED, SKIPPED]
+    part = rendered(None, [mine(J1, Leg(phase=RESUMED)),
+                           mine(J2, Leg(phase=FAILED, error_code="DRS.M05004")),
+                           theirs(J3, Leg(phase=SKIPPED))])
+    assert part["phase"] == PARTIALLY_RESUMED
+    stalled = cond(part, "Stalled")
+    assert stalled["status"] == "True" and stalled["reason"] == "JobsFailed"
+    assert "DRS.M05004" in stalled["message"] and "resume-now" in stalled["message"]
+    assert cond(part, "Ready")["status"] == "False"
+    going = rendered(None, [mine(J1, Leg(phase=ACCEPTED)), mine(J2, Leg(phase=RESUMED)),
+                            theirs(J3, Leg(phase=SKIPPED))])
+    assert going["phase"] == RESUMING
+    assert (cond(going, "Reconciling")["status"], cond(going, "Reconciling")["reason"]) == (
+        "True", "Resuming")
+    blocked = rendered(None, [mine(resume=Leg(phase=FAILED))], deleting=True)
+    assert "deletion waits for the resume" in cond(blocked, "Stalled")["message"]
+    assert "skip-resume" in cond(blocked, "Stalled")["message"]
+
+
+def test_a_resume_that_skips_every_job_leaves_the_pause_phase() -> None:
+    status = rendered(None, [theirs(J1, Leg(phase=SKIPPED))])
+    assert status["phase"] == "Paused" and cond(status, "Ready")["reason"] == "Paused"
+
+
+def test_an_operator_problem_outranks_the_resume_conditions() -> None:
+    problem = Problem("AuthenticationFailed", "AK/SK rejected")
+    status = rendered(None, [mine(resume=Leg(phase=PENDING, attempts=1))], problem=problem)
+    assert status["phase"] == RESUMING
+    assert [(c["type"], c["status"], c["reason"]) for c in status["conditions"]] == [
+        ("Ready", "True", "Paused"),
+        ("Stalled", "True", "AuthenticationFailed"),
+        ("Reconciling", "False", "AuthenticationFailed"),
     ]
-
-
-def test_jobs_failed_is_not_a_problem_event() -> None:
-    old = _status([job(J1, attempts=1)])
-    new = _status([job(J1, phase=FAILED, error_code="DRS.M05003")], old=old)
-    assert condition(new, "Stalled")["reason"] == "JobsFailed"
-    assert transition_events(old, new) == [
-        ("Warning", "Failed", condition(new, "Ready")["message"])
-    ]
-    again = _status([job(J1, phase=PENDING, attempts=1)], old=new)  # retried
-    assert [r for _, r, _ in transition_events(new, again)] == ["Pausing"]
-
-
-def test_condition_lookup() -> None:
-    s = _status([job(J1)])
-    assert condition(s, "Ready")["type"] == "Ready"
-    assert condition(s, "Nope") is None
-    assert condition(None, "Ready") is None
-    assert condition({"conditions": ["junk"]}, "Ready") is None
-
-
-def test_max_short_is_what_the_contract_says() -> None:
-    assert (MAX_SHORT, MAX_MESSAGE) == (128, 512)
-
-
-def test_bounded_cost_does_not_grow_with_the_input() -> None:
-    import time
-
-    huge = "\x00" * 50_000_000
-    started = time.perf_counter()
-    for _ in range(20):
-        assert bounded(huge, MAX_MESSAGE) == " " * (MAX_MESSAGE - 1) + "…"
-    assert time.perf_counter() - started < 1.0  # cleaning 1 GB of text would take minutes
