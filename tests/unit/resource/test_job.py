@@ -130,7 +130,7 @@ def test_a_job_reads_and_replaces_one_leg_per_verb() -> None:
 def test_the_jobs_phase_and_activity_are_its_pauses() -> None:
     assert job(J1, phase=PAUSED, resume=Leg(phase=PENDING)).phase == PAUSED
     assert not job(J1, phase=PAUSED, resume=Leg(phase=PENDING)).active
-    assert job(J1, phase=ACCEPTED).active and job(J1).active
+    assert job(J1, phase=ACCEPTED).active and job(J1).active and job(J1).phase == PENDING
     assert Job(J1, "target") == job(J1)  # a new job: its pause wanted, no resume begun
     assert Leg(phase=PENDING).active and Leg(phase=ACCEPTED).active
     assert not Leg().active and not Leg(phase=RESUMED).active

@@ -688,6 +688,8 @@ def test_next_wakeup_reads_only_its_own_verbs_legs(verb: Verb) -> None:
     theirs = mine.with_leg(other(verb), Leg(phase=PENDING, next_attempt_time=at(4)))
     assert next_wakeup(verb, [theirs], NOW, VERIFY) is None
     assert next_wakeup(other(verb), [theirs], NOW, VERIFY) == at(4)
+    # A new job: its pause is due now; its resume has not begun and wants nothing.
+    assert next_wakeup(verb, [Job(J1, "target")], NOW, VERIFY) == (NOW if verb is PAUSE else None)
 
 
 def test_postpone_holds_back_the_active_legs_only(verb: Verb) -> None:
