@@ -13,7 +13,7 @@ from drs_pause_operator.dev.simulator.testing import RunningSimulator, running_s
 from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource.spec import RESUME_NOW_ANNOTATION
 
-from ..operator.values import J1, J2, NOW
+from ..values import J1, J2, NOW
 from .fakes import TOKEN, Clock, FakeKube, Pass, one_pass, sim_gateway, spec_dict
 
 RUNNING = "INCRE_TRANSFER_STARTED"

@@ -14,7 +14,7 @@ from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource.plans import REPLAN_ANNOTATION
 from drs_pause_operator.resource.spec import RESUME_NOW_ANNOTATION
 
-from ..operator.values import J1, J2, J3, J4, NOW
+from ..values import J1, J2, J3, J4, NOW
 from .fakes import SETTINGS, TOKEN, Clock, FakeKube, one_pass, sim_gateway, spec_dict
 
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"

@@ -8,7 +8,7 @@ from typing import Any
 from drs_pause_operator.dev.simulator.testing import running_simulator
 from drs_pause_operator.resource.selector import RESELECT_ANNOTATION
 
-from ..operator.values import NOW
+from ..values import NOW
 from .fakes import PROJECT, TOKEN, Clock, FakeKube, make_object, make_reconciler, sim_gateway
 
 STATES = ["INCRE_TRANSFER_STARTED", "PAUSING", "FULL_TRANSFER_COMPLETE", "CREATING"]

@@ -23,10 +23,7 @@ from drs_pause_operator.outbound.gateway import DrsGateway, _Batcher
 from drs_pause_operator.outbound.ratelimit import TokenBucket
 from drs_pause_operator.resource.credentials import Credentials, SecretRef, Target
 
-J1 = "8d0e8e36-a618-490d-8a46-8c61ac9jb502"
-J2 = "11111111-2222-3333-4444-555555555555"
-J3 = "abcdefgh-ijkl-mnop-qrst-uvwxyz012345"
-J4 = "ZZZZZZZZ-0000-aaaa-9999-bbbbbbbbbbbb"
+from ..values import J1, J2, J3, J4
 
 _real_sleep = asyncio.sleep
 

@@ -1,14 +1,16 @@
-"""The operator's own parse of spec: readable SpecErrors, the UUID shape, duplicates."""
+"""The operator's own parse of spec: readable SpecErrors, the UUID shape, duplicates, and
+spec.resume's durations and times."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 
-from drs_pause_operator.resource.spec import JOB_ID_RE, SpecError, parse_spec
+from drs_pause_operator.resource.spec import JOB_ID_RE, SpecError, parse_duration, parse_spec
 
-from .values import J1, J2
+from ..values import J1, J2
 
 PROJECT = "054ba152d480d55b2f5dc0069e7ddef0"
 
@@ -134,3 +136,21 @@ def test_many_errors_are_capped_at_five() -> None:
 @pytest.mark.parametrize("region", ["eu-de", "eu-nl", "ap-southeast-1", "cn-north-4", "x"])
 def test_real_region_names_parse(region: str) -> None:
     assert parse_spec(_spec(region=region)).region == region
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("5s", 5), ("15m", 900), ("2h", 7200), ("1h30m", 5400), ("1h0m10s", 3610)],
+)
+def test_durations(text: str, seconds: int) -> None:
+    assert parse_duration(text) == dt.timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize("resume_spec", [{"after": "5"}, {"after": "1d"}, {"after": ""},
+                                         {"after": "30m1h"},
+                                         {"after": "1h", "at": "2026-12-01T06:00:00Z"},
+                                         {"at": "2026-12-01T06:00:00"}, {"when": "later"}])
+def test_bad_resume_specs_are_refused(resume_spec: dict[str, Any]) -> None:
+    with pytest.raises(SpecError):
+        parse_spec({"projectId": "p", "jobs": [{"jobId": J1, "pauseMode": "all"}],
+                    "resume": resume_spec})

@@ -16,9 +16,9 @@ from drs_pause_operator.resource.credentials import (
     endpoint_problem,
     resolve_target,
 )
-from drs_pause_operator.resource.status import Problem
+from drs_pause_operator.resource.problem import Problem
 
-from .values import J1, spec_of
+from ..values import J1, spec_of
 
 DEFAULT = Settings(default_credentials_secret="drs-system/drs-credentials")
 INSECURE = Settings(

@@ -15,7 +15,7 @@ from drs_pause_operator.resource.spec import (
     SKIP_RESUME_ANNOTATION,
 )
 
-from ..operator.values import J1, J2, NOW
+from ..values import J1, J2, NOW
 from .fakes import TOKEN, Clock, FakeKube, Pass, one_pass, sim_gateway, spec_dict
 
 RUNNING = "INCRE_TRANSFER_STARTED"

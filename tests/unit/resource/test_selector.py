@@ -19,7 +19,9 @@ from drs_pause_operator.resource.selector import (
     needs_resolve,
 )
 from drs_pause_operator.resource.spec import SpecError, parse_spec
-from drs_pause_operator.resource.status import ACCEPTED, FAILED, PAUSED, PENDING, JobState
+from drs_pause_operator.resource.verbs import ACCEPTED, FAILED, PAUSED, PENDING
+
+from ..values import job
 
 NOW = dt.datetime(2026, 11, 28, 10, 0, tzinfo=dt.UTC)
 ID = "8d0e8e36-a618-490d-8a46-8c61ac9jb502"
@@ -139,12 +141,12 @@ def test_decide() -> None:
 def test_a_reselect_keeps_what_this_object_paused() -> None:
     previous = Selection(1, NOW, 4, ("p", "a", "s", "f", "n"), None)
     jobs = [
-        JobState("p", "target", phase=PAUSED),
-        JobState("a", "target", phase=ACCEPTED, attempts=1),
-        JobState("s", "target", phase=PENDING, attempts=1),  # sent: may be paused
-        JobState("f", "target", phase=FAILED, attempts=1),
-        JobState("n", "target", phase=PENDING),  # never sent
-        JobState("other", "target", phase=PAUSED),  # not from the selection
+        job("p", phase=PAUSED),
+        job("a", phase=ACCEPTED, attempts=1),
+        job("s", phase=PENDING, attempts=1),  # sent: may be paused
+        job("f", phase=FAILED, attempts=1),
+        job("n", phase=PENDING),  # never sent
+        job("other", phase=PAUSED),  # not from the selection
     ]
     kept = kept_jobs(jobs, previous)
     assert kept == ["p", "a", "s"]

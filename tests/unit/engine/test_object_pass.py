@@ -20,7 +20,7 @@ from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.resource.policy import POLL_MIN, Policy
 from drs_pause_operator.resource.verbs import ACCEPTED, FAILED, PAUSED, PENDING
 
-from ..operator.values import J1, J2, J3, NOW, Task
+from ..values import J1, J2, J3, NOW, Task
 from .fakes import (
     PROJECT,
     TOKEN,
