@@ -223,6 +223,7 @@ class Controller:
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
+        self.tally.clear()  # a process that does not reconcile reports no object
 
     async def _process(self, uid: Any) -> None:
         entry = self.cache.get(uid)
@@ -270,6 +271,8 @@ class Controller:
             self._running.pop(uid, None)
             self.metrics.reconcile.observe(time.perf_counter() - started)
             self._catch_up(entry)
+            if uid not in self.cache:  # deleted during the pass: its metrics go with it
+                self.tally.forget(uid)
         if log.isEnabledFor(logging.DEBUG):  # every pass: no formatting unless it is logged
             wake = "-" if result.wake_after is None else f"{result.wake_after:.1f}s"
             log.debug("pass end %s/%s wake=%s drs_calls=%d", entry.ref.namespace,

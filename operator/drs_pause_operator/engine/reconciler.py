@@ -67,13 +67,9 @@ from drs_pause_operator.resource.spec import (
     parse_spec,
 )
 from drs_pause_operator.resource.status import (
-    ACCEPTED,
-    FAILED,
-    PAUSED,
     PENDING,
     JobState,
     Problem,
-    condition,
     parse_time,
     render,
     transition_events,
@@ -194,7 +190,9 @@ class Reconciler:
     async def reconcile(self, obj: ObjectView) -> PassResult:
         result = PassResult(wake_after=None)
         with self._keeping_answers(obj, result):
-            return await self._reconcile(obj, result)
+            result = await self._reconcile(obj, result)
+        self._tally(obj)  # however the pass ended (an invalid spec, a selection that stalls...)
+        return result
 
     async def _reconcile(self, obj: ObjectView, result: PassResult) -> PassResult:
         olog = logging.LoggerAdapter(log, {"object": f"{obj.ref.namespace}/{obj.ref.name}"})
@@ -289,7 +287,6 @@ class Reconciler:
         for type_, reason, message in resume.events(start_status, obj.status, rs.why):
             await self.kube.post_event(obj.ref, type_, reason, message)
         await self._finalizer(obj, spec, rs.states, olog)
-        self._tally(obj, jobs, problem)
 
         wake = _earliest(
             next_wakeup(jobs, now, self.policy),
@@ -643,19 +640,9 @@ class Reconciler:
         for type_, reason, message in transition_events(before, obj.status):
             await self.kube.post_event(obj.ref, type_, reason, message)
 
-    def _tally(self, obj: ObjectView, jobs: list[JobState], problem: Problem | None) -> None:
-        counts = {p: 0 for p in (PENDING, ACCEPTED, PAUSED, FAILED)}
-        for job in jobs:
-            counts[job.phase] += 1
-        current = obj.status
-        stalled = condition(current, "Stalled") or {}
-        reason = stalled.get("reason") if stalled.get("status") == "True" else ""
-        self.tally.set(
-            obj.ref.uid,
-            str(current.get("phase", PENDING)),
-            counts,
-            problem.reason if problem else str(reason or ""),
-        )
+    def _tally(self, obj: ObjectView) -> None:
+        """The metrics of the object as its status now reads (what this pass wrote)."""
+        self.tally.set(obj.ref, obj.status)
 
 
 @dataclass
