@@ -38,7 +38,8 @@ app.kubernetes.io/part-of: drs-pause-operator
 The labels of one object, with the component it belongs to:
   include "drs-pause-operator.componentLabels" (dict "root" $ "component" "operator")
 Components: operator (the Deployment and its pods, the ServiceAccount, the operator's own RBAC),
-metrics (the metrics Service and ServiceMonitor), aggregated-roles (the ClusterRoles that extend
+metrics (the metrics Service and ServiceMonitor), monitoring (the PrometheusRule and the Grafana
+dashboard's ConfigMap), aggregated-roles (the ClusterRoles that extend
 the default admin/edit/view roles). Never part of a selector: the Deployment's selector is
 immutable, so it stays the selectorLabels above.
 */}}
@@ -155,4 +156,17 @@ release namespace (the pod's). */}}
 
 {{- define "drs-pause-operator.leaseNamespace" -}}
 {{- default .Release.Namespace .Values.operator.leaseNamespace }}
+{{- end }}
+
+{{/*
+A Prometheus duration (values.schema.json: e.g. 90s, 15m, 20h, 1d12h) in seconds, for alert
+expressions that compare timestamps with time().
+*/}}
+{{- define "drs-pause-operator.seconds" -}}
+{{- $unit := dict "w" 604800 "d" 86400 "h" 3600 "m" 60 "s" 1 -}}
+{{- $total := 0 -}}
+{{- range regexFindAll "[0-9]+[wdhms]" . -1 -}}
+{{- $total = add $total (mul (trimSuffix (regexFind "[wdhms]$" .) . | atoi) (get $unit (regexFind "[wdhms]$" .))) -}}
+{{- end -}}
+{{- $total -}}
 {{- end }}

@@ -70,6 +70,7 @@ class Controller(Generic[E]):
         workers: int,
         retry: RetryPolicy,
         forget: tuple[Callable[[Any], None], ...] = (),
+        on_stop: tuple[Callable[[], None], ...] = (),
         observe_duration: Callable[[float], None] | None = None,
         delay: float = 0.0,
     ) -> None:
@@ -81,6 +82,7 @@ class Controller(Generic[E]):
         self._workers_wanted = workers
         self._retry = retry
         self._forget = forget
+        self._on_stop = on_stop
         self._observe_duration = observe_duration
         # Added to every wake-up: a little late rather than early for timers that must find
         # their moment past (a window's start).
@@ -133,6 +135,8 @@ class Controller(Generic[E]):
             task.cancel()
         await asyncio.gather(*self._workers, return_exceptions=True)
         self._workers.clear()
+        for hook in self._on_stop:  # e.g. a process that does not reconcile reports no object
+            hook()
 
     async def _process(self, uid: Any) -> None:
         entry = self.cache.get(uid)
@@ -172,6 +176,9 @@ class Controller(Generic[E]):
             if self._observe_duration is not None:
                 self._observe_duration(time.perf_counter() - started)
             self._catch_up(entry)
+            if uid not in self.cache:  # deleted during the pass: what it left goes too
+                for forget in self._forget:
+                    forget(uid)
         if log.isEnabledFor(logging.DEBUG):  # every pass: no formatting unless it is logged
             wake_text = "-" if result.wake_after is None else f"{result.wake_after:.1f}s"
             calls = getattr(result, "drs_calls", 0)

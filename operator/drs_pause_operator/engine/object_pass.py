@@ -17,7 +17,7 @@ import datetime as dt
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
 from drs_pause_operator.app.metrics import Metrics, PhaseTally
@@ -29,7 +29,7 @@ from drs_pause_operator.engine.connection import (
 from drs_pause_operator.engine.kube import ObjectRef, SecretData
 from drs_pause_operator.engine.leg_io import PassResult
 from drs_pause_operator.engine.objects import ObjectView
-from drs_pause_operator.engine.pass_io import PassIO
+from drs_pause_operator.engine.pass_io import Decisions, PassIO
 from drs_pause_operator.engine.selection import SelectionContext, Stop, select_jobs
 from drs_pause_operator.engine.status_writer import StatusWriter
 from drs_pause_operator.outbound.gateway import DrsGateway
@@ -78,18 +78,6 @@ class KubeWriter(Protocol):
     ) -> dict[str, Any] | None: ...
 
 
-@dataclass
-class Decisions:
-    """What a pass decided about the object beyond its jobs (rendered with them)."""
-
-    retry_token: str | None
-    resume_token: str | None
-    paused_at: dt.datetime | None = None
-    due_at: dt.datetime | None = None
-    why: str | None = None  # why a resume began in this pass (Event reason)
-    gate_max: int | None = None  # spec.delayGate.maxDelay, for the messages
-
-
 class Reconciler:
     def __init__(
         self,
@@ -127,7 +115,11 @@ class Reconciler:
             return None if result.answered is None else self._answered_doc(obj, result.answered)
 
         with self.writer.keeping_answers(obj, answered):
-            return await self._reconcile(obj, result)
+            result = await self._reconcile(obj, result)
+        # However the pass ended (an invalid spec, a selection that stalls...): the metrics of
+        # the object as its status now reads.
+        self.tally.set(obj.ref, obj.status)
+        return result
 
     async def _reconcile(self, obj: ObjectView, result: PassResult) -> PassResult:
         olog = logging.LoggerAdapter(log, {"object": f"{obj.ref.namespace}/{obj.ref.name}"})
@@ -187,7 +179,6 @@ class Reconciler:
         await self.writer.post_transitions(obj, before)
         await self.writer.post(obj, resume_events(start, obj.status, decided.why) + io.events)
         await self._finalizer(obj, spec, jobs, olog)
-        self._tally(obj, jobs, problem)
 
         wake = _earliest(
             legs.next_wakeup(PAUSE, jobs, now, self.policy),
@@ -224,7 +215,6 @@ class Reconciler:
         status = render(start, state, self.clock())
         await self.writer.write(obj, status, io.olog, hold=True)
         await self.writer.post_transitions(obj, io.before)
-        self._tally(obj, jobs, problem)
         wake = planned + plans.REPLAN_AFTER if planned else None
         return self._woken(result, wake, problem, status, now)
 
@@ -326,21 +316,6 @@ class Reconciler:
         if body is not None:
             obj.written(body, obj.status)
             olog.info("finalizer %s %s", RESUME_FINALIZER, "added" if present else "removed")
-
-    def _tally(self, obj: ObjectView, jobs: list[Job], problem: Problem | None) -> None:
-        counts = {p: 0 for p in PAUSE.phases}
-        for job in jobs:
-            counts[job.phase] += 1
-        current = obj.status
-        stalled = next((c for c in current.get("conditions") or []
-                        if isinstance(c, dict) and c.get("type") == "Stalled"), {})
-        reason = stalled.get("reason") if stalled.get("status") == "True" else ""
-        self.tally.set(
-            obj.ref.uid,
-            str(current.get("phase", "Pending")),
-            counts,
-            problem.reason if problem else str(reason or ""),
-        )
 
 
 def _earliest(*times: dt.datetime | None) -> dt.datetime | None:

@@ -8,25 +8,59 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import random
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
+from drs_pause_operator.app.metrics import Metrics
+from drs_pause_operator.app.settings import Settings
 from drs_pause_operator.drs.errors import DrsError
 from drs_pause_operator.drs.redact import REDACTOR
 from drs_pause_operator.engine import delay_io, leg_io, plan_io
 from drs_pause_operator.engine.connection import ACCESS_ERRORS, Connection, problem_from
 from drs_pause_operator.engine.leg_io import LegContext, PassResult
 from drs_pause_operator.engine.objects import ObjectView
+from drs_pause_operator.engine.status_writer import StatusWriter
+from drs_pause_operator.outbound.gateway import DrsGateway
 from drs_pause_operator.resource import delay, legs
 from drs_pause_operator.resource.job import Job
+from drs_pause_operator.resource.policy import Policy
 from drs_pause_operator.resource.problem import Problem, carried_problem
 from drs_pause_operator.resource.spec import DrsJobPauseSpec
 from drs_pause_operator.resource.verbs import PAUSE, RESUME, Verb
 
-if TYPE_CHECKING:
-    from drs_pause_operator.engine.object_pass import Decisions, Reconciler
-
 Step = Callable[[LegContext, list[Job]], Awaitable[list[Job]]]
+
+
+@dataclass
+class Decisions:
+    """What a pass decided about the object beyond its jobs (rendered with them)."""
+
+    retry_token: str | None
+    resume_token: str | None
+    paused_at: dt.datetime | None = None
+    due_at: dt.datetime | None = None
+    why: str | None = None  # why a resume began in this pass (Event reason)
+    gate_max: int | None = None  # spec.delayGate.maxDelay, for the messages
+
+
+class Owner(Protocol):
+    """What the DRS side uses of its pass (``engine.object_pass.Reconciler``)."""
+
+    settings: Settings
+    gateway: DrsGateway
+    writer: StatusWriter
+    metrics: Metrics
+    policy: Policy
+    clock: Callable[[], dt.datetime]
+    rng: random.Random
+
+    async def connect(self, spec: DrsJobPauseSpec, namespace: str) -> Connection | Problem: ...
+
+    def doc(
+        self, obj: ObjectView, jobs: list[Job], d: Decisions, problem: Problem | None
+    ) -> dict[str, Any]: ...
 
 
 class PassIO:
@@ -35,7 +69,7 @@ class PassIO:
 
     def __init__(
         self,
-        rec: Reconciler,
+        rec: Owner,
         obj: ObjectView,
         spec: DrsJobPauseSpec,
         start: dict[str, Any],

@@ -139,6 +139,7 @@ def pause_controller(
             cancelled=policy.transient_retry,
         ),
         forget=(reconciler.forget, tally.forget),
+        on_stop=(tally.clear,),
         observe_duration=metrics.reconcile.observe,
     )
     return controller, reconciler

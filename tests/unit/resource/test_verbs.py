@@ -6,6 +6,7 @@ import pytest
 
 from drs_pause_operator.resource.verbs import (
     ACCEPTED,
+    CATCHING_UP,
     FAILED,
     PAUSE,
     PAUSED,
@@ -25,7 +26,7 @@ def test_the_verbs() -> None:
     assert (PAUSE.api, RESUME.api) == ("batch-pause-task", "batch-retry-task")
     assert (PAUSE.done, RESUME.done) == (PAUSED, RESUMED)
     assert PAUSE.phases == (PENDING, ACCEPTED, PAUSED, FAILED)
-    assert RESUME.phases == (PENDING, ACCEPTED, RESUMED, FAILED, SKIPPED)
+    assert RESUME.phases == (PENDING, ACCEPTED, CATCHING_UP, RESUMED, FAILED, SKIPPED)
     # A pause is wanted from the start; a resume has no phase until it begins.
     assert (PAUSE.initial, RESUME.initial) == (PENDING, "")
     assert (PAUSE.writes_api_status, RESUME.writes_api_status) == (True, False)

@@ -2,10 +2,10 @@
 
 kube-apiserver, kubectl and etcd (and, for a node, kubelet, kube-controller-manager,
 kube-scheduler and a static ``pause``) come from the small Go module in ``gomod/kube`` (it pins
-every Kubernetes staging module, which ``go install k8s.io/kubernetes/...@v`` cannot do); helm and
-actionlint come from ``go install`` of their own modules, with the ldflags their release builds
-set. Binaries are cached under a directory keyed by the versions and by a hash of the module
-files, so a version bump rebuilds and nothing else does.
+every Kubernetes staging module, which ``go install k8s.io/kubernetes/...@v`` cannot do); helm,
+actionlint and promtool come from ``go install`` of their own modules, with the ldflags their
+release builds set. Binaries are cached under a directory keyed by the versions and by a hash of
+the module files, so a version bump rebuilds and nothing else does.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ from pathlib import Path
 KUBERNETES_VERSION = "v1.37.2"
 HELM_VERSION = "v3.22.0"
 ACTIONLINT_VERSION = "v1.7.12"
+# Prometheus 3.x is published as Go module versions v0.3MM.P for release 3.MM.P.
+PROMTOOL_VERSION = "v0.316.0"
 GOMOD_DIR = Path(__file__).parent / "gomod" / "kube"
 
 
@@ -284,5 +286,32 @@ def ensure_actionlint(log=print) -> Path:
             log(f"building actionlint {ACTIONLINT_VERSION}")
             ld = f"-s -w -X github.com/rhysd/actionlint.version={ACTIONLINT_VERSION}"
             _go_install(out, f"github.com/rhysd/actionlint/cmd/actionlint@{ACTIONLINT_VERSION}",
+                        ld, target)
+    return target
+
+
+def prometheus_release(module_version: str) -> str:
+    """The Prometheus release of a module version: v0.316.0 is 3.16.0, v0.300.2 is 3.0.2."""
+    parts = module_version.lstrip("v").split(".")
+    if len(parts) != 3 or parts[0] != "0" or not all(p.isdigit() for p in parts):
+        raise DevClusterError(f"not a Prometheus 3.x module version: {module_version!r}")
+    combined = int(parts[1])
+    return f"{combined // 100}.{combined % 100}.{parts[2]}"
+
+
+def ensure_promtool(log=print) -> Path:
+    """promtool (checks and unit tests of alerting rules) from the Prometheus module, cached by
+    version, stamped like Prometheus's release builds (``promtool --version``)."""
+    out = cache_root() / "tools"
+    target = out / f"promtool-{PROMTOOL_VERSION}"
+    if target.exists():
+        return target
+    with _build_lock(out):
+        if not target.exists():
+            log(f"building promtool {PROMTOOL_VERSION} (cold: minutes)")
+            version = "github.com/prometheus/common/version"
+            ld = (f"-s -w -X {version}.Version={prometheus_release(PROMTOOL_VERSION)} "
+                  f"-X {version}.Branch=HEAD")
+            _go_install(out, f"github.com/prometheus/prometheus/cmd/promtool@{PROMTOOL_VERSION}",
                         ld, target)
     return target
