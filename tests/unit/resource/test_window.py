@@ -17,7 +17,7 @@ from drs_pause_operator.engine.windows import (
 )
 from drs_pause_operator.resource.window import WindowMeta, child_name
 
-from .fakes import PROJECT, Clock
+from ..engine.fakes import PROJECT, Clock
 
 UTC = dt.UTC
 CREATED = dt.datetime(2026, 5, 4, 9, 58, 30, tzinfo=UTC)
