@@ -44,6 +44,7 @@ from drs_pause_operator.resource.window import (
     plan,
     window_owner,
 )
+from drs_pause_operator.resource.window_skips import SKIP_NEXT_ANNOTATION
 
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,7 @@ class WindowEntry:
                 uid=str(meta.get("uid") or ""),
                 generation=int(meta.get("generation") or 0),
                 created=created,
+                skip_next=(meta.get("annotations") or {}).get(SKIP_NEXT_ANNOTATION) or None,
             ),
             resource_version=str(meta.get("resourceVersion") or ""),
             spec=dict(body.get("spec") or {}),
