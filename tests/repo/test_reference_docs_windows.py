@@ -13,7 +13,8 @@ from .test_reference_docs import crd_paths, documented, reference, undocumented
 ROOT = Path(__file__).resolve().parents[2]
 CRD = ROOT / "crds" / "drspausewindows.drs.cloudops.dev.yaml"
 SOURCES = [ROOT / "operator" / "drs_pause_operator" / p
-           for p in ("resource/window.py", "resource/schedule.py", "engine/window_pass.py")]
+           for p in ("resource/window.py", "resource/window_spec.py", "resource/window_skips.py",
+                     "resource/exclusions.py", "resource/schedule.py", "engine/window_pass.py")]
 
 
 def test_every_window_crd_field_is_documented() -> None:
@@ -38,7 +39,8 @@ def window_reasons() -> set[str]:
 def test_every_window_reason_is_documented() -> None:
     reasons = window_reasons()
     assert {"InvalidSchedule", "UnknownTimeZone", "InvalidTemplate", "WindowSkipped",
-            "WindowStarted", "WaitingForPrevious", "Scheduled", "ChildRejected"} <= reasons
+            "WindowStarted", "WaitingForPrevious", "Scheduled", "ChildRejected",
+            "InvalidExclusion"} <= reasons
     text = reference()
     missing = sorted(r for r in reasons if not documented(r, text))
     assert not missing, f"window reasons missing from docs/reference.md: {missing}"

@@ -21,6 +21,7 @@ from drs_pause_operator.resource.spec import (
     SKIP_RESUME_ANNOTATION,
 )
 from drs_pause_operator.resource.window import WindowMeta
+from drs_pause_operator.resource.window_skips import SKIP_NEXT_ANNOTATION
 
 
 def _pack(value: dict[str, Any]) -> bytes:
@@ -204,6 +205,7 @@ class WindowEntry:
                 uid=str(meta.get("uid") or ""),
                 generation=int(meta.get("generation") or 0),
                 created=created,
+                skip_next=(meta.get("annotations") or {}).get(SKIP_NEXT_ANNOTATION) or None,
             ),
             resource_version=str(meta.get("resourceVersion") or ""),
             spec=dict(body.get("spec") or {}),

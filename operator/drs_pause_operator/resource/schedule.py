@@ -17,14 +17,15 @@ default, has neither.
 
 Missed starts follow CronJob (kubernetes ``pkg/controller/cronjob/utils.go``): after an outage
 only the most recent missed start counts, only within the starting deadline, and only while its
-window is still open.
+window is still open. An excluded start (``resource/exclusions.py``) counts as the most recent
+start like any other, but is never made and never missed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -89,10 +90,12 @@ class Schedule:
     def next_after(self, after: dt.datetime) -> dt.datetime | None:
         return next(self.starts(after), None)
 
-    def instant(self, local: dt.datetime) -> dt.datetime:
-        """The instant of a naive wall-clock time under this module's rule."""
+    def instant(self, local: dt.datetime, *, last_occurrence: bool = False) -> dt.datetime:
+        """The instant of a naive wall-clock time under this module's rule: a time in a gap is
+        the first instant after it; a repeated time its first occurrence (or, asked for, its
+        last: the end of an exclusion)."""
         for _ in range(_MAX_GAP_MINUTES):
-            aware = local.replace(tzinfo=self.zone, fold=0)  # fold=0: first occurrence
+            aware = local.replace(tzinfo=self.zone, fold=1 if last_occurrence else 0)
             as_utc = aware.astimezone(UTC)
             if as_utc.astimezone(self.zone).replace(tzinfo=None) == local:
                 return as_utc
@@ -119,14 +122,22 @@ def load_zone(name: str) -> dt.tzinfo:
 class Due:
     """What the schedule says at ``now``."""
 
-    #: The start to act on now: the most recent one not yet started, within the starting
+    #: The start to act on now: the most recent one not yet acted on, within the starting
     #: deadline and before its window's end. None when there is none.
     start: dt.datetime | None
     #: Starts of windows still open at ``now`` that will never start (older than the most
-    #: recent, or past the starting deadline). Windows that already ended are not counted.
+    #: recent, or past the starting deadline). Windows that already ended, and excluded
+    #: starts, are not counted.
     missed: int
-    #: The first start after ``now``.
+    #: The first start after ``now`` (excluded or not: the window looks then).
     next: dt.datetime | None
+    #: The most recent start not yet acted on, when it is excluded: it is not made (whatever
+    #: the deadline), it is not missed, and it supersedes older starts as a made one would.
+    excluded: dt.datetime | None = None
+
+
+def _never(_: dt.datetime) -> bool:
+    return False
 
 
 def due(
@@ -136,30 +147,34 @@ def due(
     since: dt.datetime,
     duration: dt.timedelta,
     starting_deadline: dt.timedelta | None,
+    excluded: Callable[[dt.datetime], bool] = _never,
 ) -> Due:
     """The start due at ``now``, like CronJob's ``mostRecentScheduleTime`` with its deadline.
 
-    ``since`` is the last start acted on (status.lastScheduleTime) or the window's creation:
-    only starts strictly after it count. Only the most recent missed start can start, and only
+    ``since`` is the last start acted on (made or skipped) or the window's creation: only
+    starts strictly after it count. Only the most recent start not acted on can start, and only
     while ``now`` is before its deadline and before its window's end; the older ones are missed.
+    When ``excluded`` says the most recent one is excluded, nothing starts now.
     """
     # Starts whose window ended before now can never start: iterating from there keeps an
     # every-minute schedule after a week's outage to one window's worth of candidates.
     floor = max(since, now - duration)
     latest: dt.datetime | None = None
-    candidates = 0
+    older = 0  # candidates before ``latest`` that no exclusion covers
     upcoming: dt.datetime | None = None
     for start in schedule.starts(floor):
         if start > now:
             upcoming = start
             break
+        if latest is not None and not excluded(latest):
+            older += 1
         latest = start
-        candidates += 1
     if latest is None:
         return Due(None, 0, upcoming)
+    if excluded(latest):
+        return Due(None, older, upcoming, excluded=latest)
     open_window = now < latest + duration
     in_deadline = starting_deadline is None or now <= latest + starting_deadline
     if open_window and in_deadline:
-        return Due(latest, candidates - 1, upcoming)
-    return Due(None, candidates, upcoming)
-
+        return Due(latest, older, upcoming)
+    return Due(None, older + 1, upcoming)

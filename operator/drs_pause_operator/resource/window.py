@@ -7,23 +7,31 @@ onDelete: true}``: the child pauses its tasks now and resumes them at the window
 when it is deleted). The window itself never talks to DRS.
 
 :func:`plan` is one pass: from the window, its children and the time it says which child to
-create, which finished children to delete, the status to write, the Events to post and when
-to look again. ``engine/window_pass.py`` does the I/O around it.
+create (or which start to skip: ``resource/window_skips.py``), which finished children to
+delete, the status to write, the Events to post and when to look again.
+``engine/window_pass.py`` does the I/O around it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-
 from drs_pause_operator.resource.conditions import condition, merge_conditions
 from drs_pause_operator.resource.formats import fmt_time, parse_time
-from drs_pause_operator.resource.schedule import Schedule, ScheduleError, due
-from drs_pause_operator.resource.spec import GROUP, KIND, VERSION, SpecError, parse_spec
+from drs_pause_operator.resource.schedule import due
+from drs_pause_operator.resource.spec import GROUP, KIND, VERSION
+from drs_pause_operator.resource.window_skips import (
+    SKIP_NEXT,
+    SKIP_NEXT_ANNOTATION,
+    SkippedStart,
+    pending_skip_token,
+    record_skip,
+    skip_message,
+    skipped_starts,
+)
+from drs_pause_operator.resource.window_spec import Window, WindowSpecError, parse_window
 
 WINDOW_KIND = "DrsPauseWindow"
 WINDOW_PLURAL = "drspausewindows"
@@ -35,90 +43,6 @@ SCHEDULED_ANNOTATION = f"{GROUP}/scheduled-time"
 
 # Child phases that end a window (the child resumed what it paused, or gave up on some of it).
 FINISHED_PHASES = frozenset({"Resumed", "PartiallyResumed"})
-MAX_DURATION = dt.timedelta(days=7)
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?")
-
-
-class WindowSpecError(ValueError):
-    def __init__(self, reason: str, message: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-        self.message = message
-
-
-def parse_duration(text: str) -> dt.timedelta:
-    """``2h``, ``90m``, ``1h30m``, ``45s``: hours, minutes and seconds, in that order."""
-    match = _DURATION.fullmatch(text or "")
-    if not text or match is None:
-        raise ValueError(f"{text!r} is not a duration such as 2h, 90m, 1h30m or 45s")
-    hours, minutes, seconds = (int(g or 0) for g in match.groups())
-    value = dt.timedelta(hours=hours, minutes=minutes, seconds=seconds)
-    if value <= dt.timedelta(0) or value > MAX_DURATION:
-        raise ValueError(f"{text!r} must be more than 0s and at most 168h")
-    return value
-
-
-class WindowSpec(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    schedule: str = Field(min_length=1)
-    time_zone: str = Field("UTC", alias="timeZone")
-    duration: str
-    starting_deadline_seconds: int | None = Field(None, alias="startingDeadlineSeconds", ge=0)
-    suspend: bool = False
-    history_limit: int = Field(3, alias="historyLimit", ge=0, le=100)
-    template: dict[str, Any]
-
-    @field_validator("duration")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
-
-    @field_validator("template")
-    @classmethod
-    def _no_resume(cls, value: dict[str, Any]) -> dict[str, Any]:
-        if "resume" in value:
-            raise ValueError("must not set resume: the window sets it (start + duration)")
-        return value
-
-
-@dataclass(frozen=True)
-class Window:
-    """A window's spec, parsed."""
-
-    spec: WindowSpec
-    schedule: Schedule
-    duration: dt.timedelta
-    starting_deadline: dt.timedelta | None
-
-
-def parse_window(spec: dict[str, Any]) -> Window:
-    try:
-        parsed = WindowSpec.model_validate(spec)
-    except ValidationError as err:
-        parts = []
-        for e in err.errors()[:5]:
-            loc = ".".join(str(p) for p in e["loc"])
-            msg = str(e["msg"]).removeprefix("Value error, ")
-            parts.append(f"spec.{loc}: {msg}" if loc else msg)
-        raise WindowSpecError("InvalidSpec", "; ".join(parts)) from None
-    try:
-        # The child's own parser: the template is whatever a DrsJobPause spec may be.
-        parse_spec(parsed.template)
-    except SpecError as err:
-        raise WindowSpecError("InvalidTemplate", f"spec.template: {err}") from None
-    try:
-        schedule = Schedule.parse(parsed.schedule, parsed.time_zone)
-    except ScheduleError as err:
-        raise WindowSpecError(err.reason, err.message) from None
-    deadline = parsed.starting_deadline_seconds
-    return Window(
-        spec=parsed,
-        schedule=schedule,
-        duration=parse_duration(parsed.duration),
-        starting_deadline=None if deadline is None else dt.timedelta(seconds=deadline),
-    )
 
 
 def child_name(window: str, start: dt.datetime) -> str:
@@ -187,11 +111,18 @@ class WindowMeta:
     uid: str
     generation: int
     created: dt.datetime
+    #: The value of the drs.cloudops.dev/skip-next annotation, if set.
+    skip_next: str | None = None
 
 
 def child_body(meta: WindowMeta, window: Window, start: dt.datetime) -> dict[str, Any]:
     spec = dict(window.spec.template)
-    spec["resume"] = {"at": fmt_time(start + window.duration), "onDelete": True}
+    # The template may carry resume.catchUp (then the child is done once caught up).
+    spec["resume"] = {
+        **(spec.get("resume") or {}),
+        "at": fmt_time(start + window.duration),
+        "onDelete": True,
+    }
     return {
         "apiVersion": f"{GROUP}/{VERSION}",
         "kind": KIND,
@@ -223,13 +154,30 @@ class Plan:
     events: list[tuple[str, str, str]] = field(default_factory=list)
     #: Seconds until the window wants another pass; None when only a change can move it.
     wake_after: float | None = None
-    #: Starts not started and never to start (for the log).
+    #: Starts not started and never to start (for the log); skipped starts are not missed.
     missed: int = 0
 
 
 def local(when: dt.datetime, window: Window) -> str:
     """A time as the window's users think of it: local wall time with its offset."""
     return when.astimezone(window.schedule.zone).isoformat(timespec="minutes")
+
+
+@dataclass
+class _Skips:
+    """What a pass knows and decides about skipped starts."""
+
+    recorded: list[SkippedStart]
+    acted_token: str | None
+    pending_token: str | None
+
+    def skip(self, result: Plan, window: Window, start: dt.datetime, reason: str) -> None:
+        self.recorded = record_skip(self.recorded, start, reason)
+        if reason == SKIP_NEXT:
+            self.acted_token, self.pending_token = self.pending_token, None
+        result.events.append(
+            ("Normal", "WindowSkipped", skip_message(local(start, window), reason))
+        )
 
 
 def plan(
@@ -257,28 +205,41 @@ def plan(
     active = [c for c in children if not c.finished(now)]
     finished = [c for c in children if c.finished(now)]
     last = parse_time(status.get("lastScheduleTime"))
+    skips = _Skips(
+        recorded=skipped_starts(status),
+        acted_token=status.get("skipNextToken") or None,
+        pending_token=pending_skip_token(meta.skip_next, status),
+    )
     result = Plan()
     wakes: list[dt.datetime] = []
     ready: tuple[str, str] | None = None
 
+    # Starts up to the last one made or skipped are dealt with.
+    dealt_with = [t for t in (last, skips.recorded[-1].time if skips.recorded else None) if t]
     d = due(
         window.schedule,
         now,
-        since=last or meta.created,
+        since=max(dealt_with, default=meta.created),
         duration=window.duration,
         starting_deadline=window.starting_deadline,
+        excluded=window.exclusions.excludes,
     )
     result.missed = d.missed
     created: str | None = None
+    current = d.start or d.excluded
     if window.spec.suspend:
         ready = ("Suspended", "suspended: no window starts until spec.suspend is false")
+    elif current is not None and any(c.name == child_name(meta.name, current) for c in children):
+        last = current  # created by an earlier pass whose status write was lost
+    elif d.excluded is not None:
+        exclusion = window.exclusions.covering(d.excluded)
+        skips.skip(result, window, d.excluded, exclusion.label if exclusion else "Excluded")
+    elif d.start is not None and skips.pending_token is not None:
+        skips.skip(result, window, d.start, SKIP_NEXT)
     elif d.start is not None:
         name = child_name(meta.name, d.start)
         end = d.start + window.duration
-        others = [c for c in active if c.name != name]
-        if any(c.name == name for c in children):
-            last = d.start  # created by an earlier pass whose status write was lost
-        elif others:
+        if others := [c for c in active if c.name != name]:
             # Like CronJob's Forbid: the start waits, and starts late (to the same end) if the
             # previous child finishes within the deadline and before the end; else it is lost.
             give_up = end
@@ -303,8 +264,19 @@ def plan(
                     f"created {name}: paused until {local(end, window)}",
                 )
             )
+    # The next start that will make a child: past excluded starts, and past the one a pending
+    # skip-next will skip.
+    upcoming = window.exclusions.next_start(
+        window.schedule, now, skip=1 if skips.pending_token else 0
+    )
     active_names = [c.name for c in active] + ([created] if created else [])
-    next_text = local(d.next, window) if d.next else "never"
+    next_text = local(upcoming, window) if upcoming else "never"
+    if skips.pending_token and not window.spec.suspend:
+        to_skip = window.exclusions.next_start(window.schedule, now)
+        if to_skip is not None:
+            next_text += (
+                f" (the start at {local(to_skip, window)} is skipped: {SKIP_NEXT_ANNOTATION})"
+            )
     if ready is None and active_names:
         ready = ("Active", f"{active_names[-1]} is open; the next window starts {next_text}")
     elif ready is None:
@@ -317,7 +289,7 @@ def plan(
     result.delete = [c for c in old if not c.deleting]
 
     if not window.spec.suspend and d.next is not None:
-        wakes.append(d.next)
+        wakes.append(d.next)  # also an excluded or skipped start: it is recorded then
     # A child whose pause failed everywhere finishes at its resume time without a status
     # change of its own: look then.
     wakes.extend(
@@ -329,9 +301,10 @@ def plan(
         status,
         now,
         last=last,
-        upcoming=None if window.spec.suspend else d.next,
+        upcoming=None if window.spec.suspend else upcoming,
         active=active_names,
         finished=finished,
+        skips=skips,
         conditions=[
             ("Ready", "True", *ready),
             ("Stalled", "False", "NotStalled", ""),
@@ -360,6 +333,7 @@ def _stalled(
         upcoming=None,
         active=[c.name for c in children if not c.finished(now)],
         finished=[c for c in children if c.finished(now)],
+        skips=_Skips(skipped_starts(status), status.get("skipNextToken") or None, None),
         conditions=[
             ("Ready", "False", err.reason, err.message),
             ("Stalled", "True", err.reason, err.message),
@@ -378,6 +352,7 @@ def _status(
     upcoming: dt.datetime | None,
     active: list[str],
     finished: list[Child],
+    skips: _Skips,
     conditions: list[tuple[str, str, str, str]],
 ) -> dict[str, Any]:
     status: dict[str, Any] = {"observedGeneration": meta.generation}
@@ -391,6 +366,10 @@ def _status(
         status["lastRun"] = {"name": newest.name, "phase": newest.phase}
     elif isinstance(old.get("lastRun"), dict):
         status["lastRun"] = old["lastRun"]  # its child was deleted since
+    if skips.recorded:
+        status["skippedStarts"] = [s.to_dict() for s in skips.recorded]
+    if skips.acted_token:
+        status["skipNextToken"] = skips.acted_token
     status["conditions"] = merge_conditions(
         old.get("conditions"), conditions, meta.generation, now
     )

@@ -179,3 +179,35 @@ def test_no_second_start_in_the_repeated_hour_after_the_first() -> None:
     # At 02:31 CET (the wall clock's second 02:30 has just passed) nothing is due.
     d = due(s, utc(2026, 10, 25, 1, 31), since=first, duration=4 * HOUR, starting_deadline=None)
     assert d.start is None and d.next == utc(2026, 10, 26, 1, 30)
+
+
+def test_a_wall_time_asked_for_its_last_occurrence() -> None:
+    s = Schedule.parse("0 0 * * *", "Europe/Berlin")
+    repeated = dt.datetime(2026, 10, 25, 2, 30)
+    assert s.instant(repeated) == utc(2026, 10, 25, 0, 30)  # CEST
+    assert s.instant(repeated, last_occurrence=True) == utc(2026, 10, 25, 1, 30)  # CET
+    # Times that happen once, and times in the gap, have one answer whichever is asked.
+    for wall, instant in ((dt.datetime(2026, 10, 25, 3, 30), utc(2026, 10, 25, 2, 30)),
+                          (dt.datetime(2026, 3, 29, 2, 30), utc(2026, 3, 29, 1))):
+        assert s.instant(wall) == s.instant(wall, last_occurrence=True) == instant
+
+
+def _at_ten_past(start: dt.datetime) -> bool:
+    return start.minute == 10
+
+
+def test_an_excluded_most_recent_start_is_reported_not_due_and_not_missed() -> None:
+    now = utc(2026, 5, 4, 10, 10, 20)
+    d = due(EVERY_MINUTE, now, since=utc(2026, 5, 4, 10, 7), duration=HOUR,
+            starting_deadline=dt.timedelta(seconds=5), excluded=_at_ten_past)
+    # 10:08 and 10:09 are missed (superseded); 10:10 is excluded: past its deadline, yet
+    # reported, and not counted as missed.
+    assert d.start is None and d.excluded == utc(2026, 5, 4, 10, 10) and d.missed == 2
+    assert d.next == utc(2026, 5, 4, 10, 11)
+
+
+def test_excluded_older_starts_are_not_missed() -> None:
+    now = utc(2026, 5, 4, 10, 12, 2)
+    d = due(EVERY_MINUTE, now, since=utc(2026, 5, 4, 10, 9), duration=HOUR,
+            starting_deadline=None, excluded=_at_ten_past)
+    assert d.start == utc(2026, 5, 4, 10, 12) and d.excluded is None and d.missed == 1  # 10:11
