@@ -21,7 +21,7 @@ again:
    batch, touched no task: a look before it still counts for the request after it);
 3. or it is the client's inline retry of a whole request that got no readable answer (dropped,
    cut off, 408, 429, 5xx, unreadable, a transient error code), carrying the same jobs, from
-   the same process, within INLINE_SECONDS of that answer, and no more of them in a row than
+   the same process, within inline_seconds() of that answer, and no more of them in a row than
    the client's budget (MAX_INLINE_RETRIES); or, when DRS refused that retry as a whole, the
    client's split of it (some of its jobs, sent at once).
 
@@ -76,17 +76,23 @@ def _client_default(name: str) -> Any:
 # The client's inline retries (drs/client.py; the operator's gateway keeps these defaults): a
 # request whose whole answer was transient goes again at most MAX_INLINE_RETRIES times in a row,
 # each after a backoff or Retry-After of at most MAX_INLINE_DELAY (a longer one ends the loop
-# and hands the jobs to the next pass, which looks first). Before it leaves, a retry also waits
-# for a client slot and a token of the outbound rate limit (outbound/ratelimit.py: a throttled
-# key waits out Retry-After, at a sixteenth of its rate at worst): INLINE_SLACK.
+# and hands the jobs to the next pass, which looks first).
 MAX_INLINE_RETRIES: int = _client_default("max_inline_retries")
 MAX_INLINE_DELAY: float = _client_default("max_inline_delay")
-INLINE_SLACK = 10.0
-INLINE_SECONDS = MAX_INLINE_DELAY + INLINE_SLACK
+# Then the retry waits for a client slot (held at worst for a request timeout) and for a token
+# of the outbound rate limit behind the other slots' requests, at a sixteenth of the rate at
+# worst (outbound/ratelimit.py, after 429s), by the operator's defaults.
+_SETTINGS = Settings.model_fields
+LIMITER_WAIT: float = _SETTINGS["max_concurrency"].default / (_SETTINGS["rate_limit"].default / 16)
 # The operator's --request-timeout by default: an answer DRS gave later than that (less a
 # margin: the client's clock starts before the simulator's) may never have been read.
-DEFAULT_REQUEST_TIMEOUT: float = Settings.model_fields["request_timeout"].default
+DEFAULT_REQUEST_TIMEOUT: float = _SETTINGS["request_timeout"].default
 TIMEOUT_MARGIN = 0.5
+
+
+def inline_seconds(request_timeout: float) -> float:
+    """The longest a failed answer may precede the client's inline retry of it."""
+    return MAX_INLINE_DELAY + LIMITER_WAIT + request_timeout
 
 
 def when(call: dict[str, Any], key: str = "received") -> float:
@@ -332,7 +338,7 @@ def judge(
             inline = (
                 not first_look and same_process and _no_answer(previous, request_timeout)
                 and set(previous.get("job_ids") or []) == set(request.get("job_ids") or [])
-                and gap <= INLINE_SECONDS
+                and gap <= inline_seconds(request_timeout)
             )
             # The client's split of a request DRS refused as a whole (400 DRS.M00289 for an
             # unknown id), when that request was the inline retry of an unanswered one: the

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from .sent import judge, resent_in_same_process
+from .sent import MAX_INLINE_DELAY, inline_seconds, judge, resent_in_same_process
 
 JOB, OTHER = "job-a", "job-b"
 T0 = dt.datetime(2026, 11, 30, 8, 0, 0, tzinfo=dt.UTC)
@@ -143,18 +143,18 @@ RUNNING = "INCRE_TRANSFER_FAILED"
 
 def _resent_after(the_look: dict[str, Any]) -> list[dict[str, Any]]:
     """Paused, the answer dropped; a pass later (no inline retry), the look, then the send."""
-    return [pause(1, 0, [JOB], fault=["drop"], status=None), the_look, pause(3, 45, [JOB])]
+    return [pause(1, 0, [JOB], fault=["drop"], status=None), the_look, pause(3, 125, [JOB])]
 
 
 def test_a_look_answered_with_an_error_status_is_no_look() -> None:
     """DRS processed the batch-status, then the answer was replaced by a 502: the log holds
     the results, the operator never read them."""
-    the_look = look(2, 40, RUNNING, status=502, fault=["http_error"])
+    the_look = look(2, 120, RUNNING, status=502, fault=["http_error"])
     assert [seq for _, seq, _ in judge(_resent_after(the_look), [JOB], None).double] == [3]
 
 
 def test_a_look_whose_answer_was_unreadable_is_no_look() -> None:
-    the_look = look(2, 40, RUNNING, fault=["malformed"])
+    the_look = look(2, 120, RUNNING, fault=["malformed"])
     assert [seq for _, seq, _ in judge(_resent_after(the_look), [JOB], None).double] == [3]
 
 
@@ -162,14 +162,14 @@ def test_a_look_whose_answer_about_the_job_was_stripped_is_no_look() -> None:
     """missing_results strips results after the call was logged: only ``answered_ids`` tells
     what the body carried, and without it nothing counts."""
     for answered in (None, [OTHER]):
-        the_look = look(2, 40, RUNNING, (JOB, OTHER), fault=["missing_results"],
+        the_look = look(2, 120, RUNNING, (JOB, OTHER), fault=["missing_results"],
                         answered=answered)
         verdict = judge(_resent_after(the_look), [JOB], None)
         assert [seq for _, seq, _ in verdict.double] == [3], answered
 
 
 def test_a_look_that_carried_the_job_despite_missing_results_counts() -> None:
-    the_look = look(2, 40, RUNNING, (JOB, OTHER), fault=["missing_results"], answered=[JOB])
+    the_look = look(2, 120, RUNNING, (JOB, OTHER), fault=["missing_results"], answered=[JOB])
     verdict = judge(_resent_after(the_look), [JOB], None)
     assert verdict.double == [] and [seq for _, seq, _ in verdict.excused] == [3]
 
@@ -197,6 +197,17 @@ def test_sends_minutes_after_a_503_are_no_inline_retries() -> None:
     calls += [pause(3 + n, 5 + 600 * n, [JOB], status=503, answer=None) for n in (1, 2, 3)]
     verdict = judge(calls, [JOB], None)
     assert [seq for _, seq, _ in verdict.double] == [4, 5, 6]
+
+
+def test_an_inline_retry_comes_within_the_clients_longest_wait() -> None:
+    """The longest backoff, a slot, the rate limit: a second later it is a new pass."""
+    limit = inline_seconds(2.0)
+    assert limit > MAX_INLINE_DELAY
+    for after, excused in ((limit - 1, True), (limit + 1, False)):
+        calls = [pause(1, 0, [JOB]), look(2, 3, RUNNING),
+                 pause(3, 5, [JOB], status=503, answer=None), pause(4, 5.4 + after, [JOB])]
+        verdict = judge(calls, [JOB], None, request_timeout=2.0)
+        assert (4 in [seq for _, seq, _ in verdict.excused]) is excused, after
 
 
 def test_more_inline_retries_than_the_client_makes_are_double_pauses() -> None:
