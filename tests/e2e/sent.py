@@ -33,11 +33,9 @@ repeats beyond them are a double pause in disguise (``Verdict.over_budget``).
 
 Everything else is a double pause: e.g. an operator that re-sends after a restart without the
 batch-status look (``DRS_PAUSE_TEST_SKIP_PRECHECK=1``, see test_double_pause_detection.py).
-
-The call log's ``answered_ids``: the job ids whose result items the answer's body really
-carried. ``results`` holds what DRS did, also where a ``missing_results`` fault stripped items
-from the body afterwards; where that fault fired and a call has no ``answered_ids``, no job
-counts as answered.
+What reached the operator is read from the call log's ``answered_ids`` (the ids the answer's
+body really carried); ``results`` is what DRS did, kept also where a ``missing_results`` fault
+stripped the body afterwards: after that fault, a call without ``answered_ids`` answered none.
 """
 
 from __future__ import annotations
@@ -360,24 +358,21 @@ def judge(
             if reason is not None:
                 verdict.opportunities[job] += 1
                 verdict.reasons[reason] += 1
+            seq, no_look = request["seq"], "sent again without a batch-status look"
             if known and known[0] < arrived - 0.2:
-                verdict.double.append((job, request["seq"], "sent after the status showed it "
-                                       "answered"))
+                verdict.double.append((job, seq, "sent after the status showed it answered"))
             elif first_look:
-                verdict.excused.append((job, request["seq"], "looked up first, not paused"))
+                verdict.excused.append((job, seq, "looked up first, not paused"))
             elif inline and in_a_row <= MAX_INLINE_RETRIES:
-                verdict.excused.append((job, request["seq"], "inline retry of an unanswered "
-                                        "request"))
+                verdict.excused.append((job, seq, "inline retry of an unanswered request"))
                 verdict.inline_gaps.append(gap)
             elif split:
-                verdict.excused.append((job, request["seq"], "split of a refused inline retry"))
+                verdict.excused.append((job, seq, "split of a refused inline retry"))
             elif inline:
-                verdict.double.append((job, request["seq"], "sent again without a batch-status "
-                                       f"look: inline retry {in_a_row} in a row, the client "
-                                       f"makes {MAX_INLINE_RETRIES}"))
+                verdict.double.append((job, seq, f"{no_look}: inline retry {in_a_row} in a row, "
+                                       f"the client makes {MAX_INLINE_RETRIES}"))
             else:
-                verdict.double.append((job, request["seq"], "sent again without a batch-status "
-                                       "look"))
+                verdict.double.append((job, seq, no_look))
     return verdict
 
 
