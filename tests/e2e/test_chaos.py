@@ -8,10 +8,13 @@ Then, from the simulator's ground truth and its call log:
   PAUSING, Failed otherwise (never Paused for a task that is not PAUSING);
 - nothing is paused twice, counted as SENT (tests/e2e/sent.py): every pause request that carried
   a job after DRS had paused it must be excused (no status write had shown the job answered, and
-  the operator looked it up first, or it is the client's inline retry of an unanswered request),
-  and none comes from the operator process that had read DRS's success for that job (only a
-  new process, knowing what the status holds, may look and send again). Each kill comes while
-  a pause request is in flight.
+  the process that sent it looked it up first, or it is the client's inline retry of an
+  unanswered request, within its retry budget), and none comes from the operator process that
+  had read DRS's success for that job (only a new process, knowing what the status holds, may
+  look and send again). Each kill comes while a pause request is in flight;
+- no job is excused more often than something gave the operator a reason to send it again (a
+  request of a killed process, an answer that did not settle the job: dropped, 5xx, 429,
+  DRS.M01504, stripped...): per job and in total.
 """
 
 from __future__ import annotations
@@ -29,11 +32,19 @@ import pytest
 from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
 from .conftest import TOKEN, operator_args, token_secret
-from .sent import StatusHistory, judge, resent_in_same_process, trail, wait_in_flight
+from .sent import (
+    StatusHistory,
+    judge,
+    process_of,
+    resent_in_same_process,
+    trail,
+    wait_in_flight,
+)
 
 OBJECTS, JOBS_PER_OBJECT = 200, 5
 KILLS = 6
 VERIFY_TIMEOUT = 15
+REQUEST_TIMEOUT = 2.0
 CONVERGE_TIMEOUT = 150
 SEED = int(os.environ.get("DRS_CHAOS_SEED", "0")) or random.SystemRandom().randrange(1, 10**6)
 PAUSABLE = ["FULL_TRANSFER_STARTED", "FULL_TRANSFER_FAILED", "FULL_TRANSFER_COMPLETE",
@@ -138,6 +149,18 @@ def explain_unsettled(items: list[dict], names: list[str], operators: list, hist
     print(operators[-1].dump()[:40000])
 
 
+def unsettled_job_slots(calls: list[dict], starts: list[float]) -> int:
+    """From the call log alone, an upper bound of repeats anything could excuse: the jobs of
+    each pause request with a fault (latency aside), an answer other than HTTP 200, a per-job
+    answer other than success, or sent by a process that was killed later."""
+    process = process_of(starts)
+    last = len(starts)
+    return sum(len(c["job_ids"]) for c in calls if c["endpoint"] == "pause" and (
+        set(c.get("fault") or []) - {"latency"} or c.get("status") != 200
+        or any(r.get("status") != "success" for r in c.get("results") or [])
+        or process(c) < last))
+
+
 @pytest.fixture
 def chaos_simulator() -> Iterator[SimulatorProcess]:
     with SimulatorProcess(["--token", TOKEN, "--seed", str(SEED), "--latency-ms", "5",
@@ -160,7 +183,7 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
     # Small batches: many requests, so many faults and many moments to be killed in.
     # (DEBUG: the log tells which answers the operator read; see ANSWER_READ.)
     args = operator_args(sim.url, namespace, "--verify-timeout", str(VERIFY_TIMEOUT),
-                         "--request-timeout", "2", "--batch-size", "10")
+                         "--request-timeout", str(REQUEST_TIMEOUT), "--batch-size", "10")
     operators = []
 
     started = time.monotonic()
@@ -255,7 +278,8 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
     history.__exit__(None, None, None)
     calls = sim.calls()
     assert calls and calls[0]["seq"] == 1, "the call log overflowed"
-    verdict = judge(calls, list(phases), history)
+    verdict = judge(calls, list(phases), history, starts=starts,
+                    request_timeout=REQUEST_TIMEOUT)
     successes = Counter(r["id"] for c in calls if c["endpoint"] == "pause"
                         for r in c.get("results") or [] if r.get("status") == "success")
     for jid, task in tasks.items():
@@ -281,15 +305,25 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
           f"{max(j.get('transientFailures', 0) for j in phases.values())}")
     assert not verdict.regressions, verdict.regressions[:10]
     assert faulty_calls / len(calls) > 0.1
-    per_job = Counter(job for job, _, _ in verdict.excused)
-    same_process = resent_in_same_process(calls, list(phases), starts)
+    per_job = verdict.excused_per_job()
+    same_process = resent_in_same_process(calls, list(phases), starts,
+                                          request_timeout=REQUEST_TIMEOUT)
+    over = verdict.over_budget()
     shown = [j for j, _ in per_job.most_common(2)] + [j for j, _, _ in verdict.double[:3]]
-    for job in dict.fromkeys(shown + [j for j, _, _ in same_process[:3]]):
-        print(f"--- {job}: excused {per_job[job]}, in flight at a kill "
+    for job in dict.fromkeys(shown + [j for j, _, _ in same_process[:3]] + list(over)[:3]):
+        print(f"--- {job}: excused {per_job[job]} of {verdict.opportunities[job]} "
+              f"opportunities, in flight at a kill "
               f"{[c['received'] for c in in_flight if job in c['job_ids']]}\n"
               f"{trail(calls, history, job)}")
-    print(f"excused repeats per job: at most {max(per_job.values(), default=0)}")
+    unsettled = unsettled_job_slots(calls, starts)
+    print(f"excused repeats per job: at most {max(per_job.values(), default=0)}; in total "
+          f"{len(verdict.excused)}, opportunities {sum(verdict.opportunities.values())} "
+          f"{dict(verdict.reasons)}, unsettled job slots in the log {unsettled}")
     # Every repeat after a success is excused (looked up first, or an inline retry) ...
     assert not verdict.double, verdict.double[:10]
-    # ... and never sent by the process that had read the success (it knows DRS accepted it).
+    # ... never sent by the process that had read the success (it knows DRS accepted it) ...
     assert not same_process, same_process[:10]
+    # ... and backed by what left the operator without an answer settling the job: per job
+    # (the judge's count), and in total (counted from the log alone, more loosely).
+    assert not over, list(over.items())[:10]
+    assert len(verdict.excused) <= unsettled

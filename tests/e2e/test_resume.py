@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-
-from drs_pause_operator.engine.reconciler import TEST_HOLD_ENV
+import time
 
 from .conftest import djp, new_job_id, operator_args, token_secret, wait_for
+from .sent import StatusHistory, wait_in_flight, when
 
 SECRET = {"credentialsSecretRef": {"name": "drs-credentials"}}
 FINALIZER = "drs.cloudops.dev/resume"
@@ -73,15 +72,18 @@ def test_resume_after_a_duration_and_skip_what_someone_else_paused(
     mine, theirs = new_job_id(), new_job_id()
     simulator.seed([{"id": mine, "status": RUNNING}, {"id": theirs, "status": "PAUSING"}])
     _setup(cluster, namespace, simulator, start_operator)
-    _apply(cluster, namespace, "five", [(mine, "target"), (theirs, "target")],
-           resume={"after": "5s"})
-
-    paused = wait_for(_phase(cluster, namespace, "five", "Paused", "Resuming", "Resumed"),
-                      LONG, what="paused")
-    if paused["phase"] == "Paused":
-        assert paused["resumeTime"] and "resumes at" in next(
-            c for c in paused["conditions"] if c["type"] == "Ready")["message"]
-    done = wait_for(_phase(cluster, namespace, "five", "Resumed"), LONG, what="resumed")
+    with StatusHistory(cluster.kubeconfig, namespace) as history:
+        _apply(cluster, namespace, "five", [(mine, "target"), (theirs, "target")],
+               resume={"after": "5s"})
+        done = wait_for(_phase(cluster, namespace, "five", "Resumed"), LONG, what="resumed")
+    # Every status version on the way: Paused first, and while Paused it says when it resumes.
+    paused = [status for _, name, status in history.versions
+              if name == "five" and status.get("phase") == "Paused"]
+    assert paused, [s.get("phase") for _, _, s in history.versions]
+    for status in paused:
+        ready = next(c for c in status["conditions"] if c["type"] == "Ready")
+        assert status["resumeTime"] == done["resumeTime"], status
+        assert ready["message"].endswith(f"resumes at {done['resumeTime']}"), ready
     assert _job(done, mine)["resumePhase"] == "Resumed"
     assert _job(done, theirs)["resumePhase"] == "Skipped"
     assert _task(simulator, mine) not in ("PAUSING", "PAUSEING")
@@ -176,40 +178,61 @@ def test_a_deletion_drs_refuses_stays_until_skip_resume(
         simulator.clear_faults()
 
 
-def _killed_once(cluster, namespace, simulator, start_operator, *, between: bool) -> None:
+def _killed_while_resuming(cluster, namespace, simulator, start_operator, *,
+                          drs_acts: bool) -> None:
+    """Paused, then resume-now: the batch-retry-task request is held by the simulator (a
+    latency fault) and the operator is SIGKILLed while it is in flight, its attempt written
+    ahead in status. ``drs_acts``: when the hold ends DRS resumes the task (the answer dies
+    with the process); else DRS refuses it (DRS.M01504: the task stays PAUSING, as if the
+    request had never come). The next process looks the task up before it sends anything: it
+    resumes what is still PAUSING, once, and nothing else."""
     job = new_job_id()
     simulator.seed([{"id": job, "status": RUNNING}])
-    env = {TEST_HOLD_ENV: "300"} if between else {}
-    op = _setup(cluster, namespace, simulator, start_operator, **env)
+    op = _setup(cluster, namespace, simulator, start_operator)
     _apply(cluster, namespace, "killed", [(job, "target")])
     wait_for(_phase(cluster, namespace, "killed", "Paused"), LONG, what="paused")
-    cluster.kubectl("annotate", "djp", "killed", "-n", namespace,
-                    "drs.cloudops.dev/resume-now=1")
-    if between:
-        # The write-ahead is in status, and the request has not left (the hook holds it).
-        wait_for(lambda: _job(_status(cluster, namespace, "killed"), job).get(
-            "resumeAttempts") == 1, LONG, what="the resume's write-ahead")
-        assert _resumes(simulator, job) == 0
-    else:
-        wait_for(lambda: _resumes(simulator, job) >= 1, LONG, interval=0.05,
-                 what="the resume call")
-    op.kill()
-    assert _resumes(simulator, job) == (0 if between else 1)
+    simulator.add_fault(kind="latency", endpoint="resume", job_id=job, latency_ms=4000, times=1)
+    if not drs_acts:
+        simulator.add_fault(kind="job_error", endpoint="resume", job_id=job,
+                            error_code="DRS.M01504", times=1)
+    try:
+        asked = time.time()
+        cluster.kubectl("annotate", "djp", "killed", "-n", namespace,
+                        "drs.cloudops.dev/resume-now=1")
+        wait_in_flight(simulator, asked, timeout=LONG, endpoint="retry")
+        op.kill()
+        # The attempt was written before the request left; the request is the only one.
+        assert _job(_status(cluster, namespace, "killed"), job).get("resumeAttempts") == 1
+        wait_for(lambda: _resumes(simulator, job) == 1, 30, interval=0.1,
+                 what="the held resume to be answered")
+        task = next(t for t in simulator.tasks() if t["id"] == job)
+        assert task["resume_count"] == (1 if drs_acts else 0), task
+    finally:
+        simulator.clear_faults()
+    restarted = time.time()
     start_operator(operator_args(simulator.url, namespace))
     done = wait_for(_phase(cluster, namespace, "killed", "Resumed"), LONG, what="resumed")
-    assert _task(simulator, job) == RUNNING
-    assert _resumes(simulator, job) == 1
     assert _job(done, job)["resumePhase"] == "Resumed"
+    task = next(t for t in simulator.tasks() if t["id"] == job)
+    assert task["status"] == RUNNING and task["resume_count"] == 1, task
+    # The new process looked before anything else, and sent again only what DRS had not done.
+    resumes = simulator.calls("resume", job_id=job)
+    looks = [c for c in simulator.calls("status", job_id=job) if when(c) > restarted]
+    assert looks and looks[0]["status"] == 200, looks
+    assert len(resumes) == (1 if drs_acts else 2), resumes
+    assert all(when(c) > when(looks[0], "time") for c in resumes[1:]), (looks, resumes)
 
 
-def test_sigkill_between_the_resume_write_and_the_call(
+def test_sigkill_while_a_resume_drs_refused_is_in_flight(
     cluster, namespace, simulator, start_operator
 ):
-    _killed_once(cluster, namespace, simulator, start_operator, between=True)
+    _killed_while_resuming(cluster, namespace, simulator, start_operator, drs_acts=False)
 
 
-def test_sigkill_after_the_resume_call(cluster, namespace, simulator, start_operator):
-    _killed_once(cluster, namespace, simulator, start_operator, between=False)
+def test_sigkill_while_a_resume_drs_carried_out_is_in_flight(
+    cluster, namespace, simulator, start_operator
+):
+    _killed_while_resuming(cluster, namespace, simulator, start_operator, drs_acts=True)
 
 
 def test_kubectl_explain_teaches_resume(cluster):
@@ -219,4 +242,3 @@ def test_kubectl_explain_teaches_resume(cluster):
               resume={"after": "1h", "at": "2026-12-01T06:00:00Z"})
     result = cluster.kubectl("apply", "--dry-run=server", "-f", "-", input=bad, check=False)
     assert result.returncode != 0 and "at most one" in result.stderr
-    assert isinstance(result, subprocess.CompletedProcess)

@@ -6,10 +6,15 @@ operator's default credentials to an endpoint of its choice, and the operator's
 from __future__ import annotations
 
 import json
+import random
 import re
+import socket
+import threading
 import time
 
-from .conftest import djp, get_status, new_job_id, operator_args, token_secret, wait_for
+from drs_pause_operator.dev.simulator.testing import SimulatorProcess
+
+from .conftest import TOKEN, djp, get_status, new_job_id, operator_args, token_secret, wait_for
 
 
 def stalled(cluster, namespace: str, name: str):
@@ -27,6 +32,55 @@ def paused(cluster, namespace: str, name: str):
         return status if status.get("phase") == "Paused" else None
 
     return check
+
+
+class ConnectionRecorder:
+    """A plain TCP listener on 127.0.0.1 that counts the connections it accepts (and closes
+    them): a port nothing may be sent to, where a send would otherwise go unseen."""
+
+    def __init__(self, port: int = 0) -> None:
+        self.server = socket.create_server(("127.0.0.1", port))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+        self._thread.start()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self.server.close()
+
+
+def port_with_its_suffix() -> tuple[int, ConnectionRecorder]:
+    """A free port P whose decimal extension P0 is a port too, with a recorder on P0: the
+    endpoint "http://127.0.0.1:P" + "0" then reaches a listener (on an ephemeral port P, P0 is
+    past 65535 and nothing could be sent there)."""
+    for port in random.sample(range(1024, 6554), 200):
+        try:
+            recorder = ConnectionRecorder(port * 10)
+        except OSError:
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                recorder.close()
+                continue
+        return port, recorder
+    raise AssertionError("no free port P with P0 free as well")
 
 
 def calls_for(simulator, *job_ids: str) -> list[dict]:
@@ -63,10 +117,26 @@ def test_secret_of_another_namespace_cannot_be_used(cluster, namespace, simulato
 
 
 def test_default_credentials_never_go_to_an_endpoint_outside_the_pattern(
-    cluster, namespace, simulator, start_operator
+    cluster, namespace, start_operator
 ):
+    """Counted as every connection anywhere the evil endpoints lead: every call the simulator
+    logs (also 404s that carry no job id), and connections to the other ports named."""
     jobs = {name: new_job_id() for name in ("userinfo", "suffix", "path", "other-port",
                                             "allowed", "own-secret")}
+    port, suffix_port = port_with_its_suffix()
+    other_port = ConnectionRecorder()
+    try:
+        with SimulatorProcess(["--token", TOKEN, "--port", str(port)]) as simulator:
+            _endpoints_outside_the_pattern(cluster, namespace, start_operator, simulator, jobs,
+                                           suffix_port, other_port)
+    finally:
+        suffix_port.close()
+        other_port.close()
+
+
+def _endpoints_outside_the_pattern(cluster, namespace, start_operator, simulator, jobs,
+                                   suffix_port: ConnectionRecorder,
+                                   other_port: ConnectionRecorder) -> None:
     simulator.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED"} for j in jobs.values()])
     cluster.kubectl("apply", "-f", "-", input=token_secret(namespace, "default-creds"))
     own = json.loads(token_secret(namespace, "own-creds"))
@@ -78,6 +148,7 @@ def test_default_credentials_never_go_to_an_endpoint_outside_the_pattern(
     cluster.kubectl("apply", "-f", "-", input=json.dumps(own))
     url = simulator.url  # http://127.0.0.1:PORT
     port = url.rsplit(":", 1)[1]
+    assert f"127.0.0.1:{suffix_port.port}" == f"{url}0".rsplit("/", 1)[1]
     # The operator's own pattern: exactly the simulator on 127.0.0.1, any path-less form.
     start_operator(operator_args(
         url, namespace, "--default-credentials-secret", f"{namespace}/default-creds",
@@ -87,11 +158,25 @@ def test_default_credentials_never_go_to_an_endpoint_outside_the_pattern(
         "userinfo": f"http://127.0.0.1:{port}@localhost:{port}",
         "suffix": f"{url}0",  # another port that starts with the allowed one
         "path": f"{url}/evil-prefix",
-        "other-port": f"http://127.0.0.1:{int(port) + 1}",
+        "other-port": f"http://127.0.0.1:{other_port.port}",
     }
+    before = len(simulator.calls())
     for name, endpoint in evil.items():
         cluster.kubectl("apply", "-f", "-", input=djp(namespace, name, [(jobs[name], "all")],
                                                       endpoint=endpoint))
+    for name, endpoint in evil.items():
+        cond = wait_for(stalled(cluster, namespace, name), what=f"{name} EndpointNotAllowed")
+        assert cond["reason"] == "EndpointNotAllowed", (name, cond)
+        assert endpoint.rstrip("/") in cond["message"]
+        assert "drs.cloudops.dev/allowed-endpoints" in cond["message"]
+    time.sleep(2)  # a refused object is re-checked within this time: still nothing sent
+    assert len(simulator.calls()) == before, simulator.calls()[before:]
+    assert (suffix_port.connections, other_port.connections) == (0, 0)
+    events = json.loads(cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)
+    flagged = {e["involvedObject"]["name"] for e in events["items"]
+               if e["reason"] == "EndpointNotAllowed"}
+    assert flagged == set(evil)
+
     # Accepted: the allowed endpoint with the default Secret, and an endpoint that the
     # object's own Secret admits through its allowed-endpoints annotation.
     cluster.kubectl("apply", "-f", "-", input=djp(namespace, "allowed",
@@ -100,20 +185,10 @@ def test_default_credentials_never_go_to_an_endpoint_outside_the_pattern(
         namespace, "own-secret", [(jobs["own-secret"], "all")],
         endpoint=url.replace("127.0.0.1", "localhost"),
         credentialsSecretRef={"name": "own-creds"}))
-
-    for name, endpoint in evil.items():
-        cond = wait_for(stalled(cluster, namespace, name), what=f"{name} EndpointNotAllowed")
-        assert cond["reason"] == "EndpointNotAllowed", (name, cond)
-        assert endpoint.rstrip("/") in cond["message"]
-        assert "drs.cloudops.dev/allowed-endpoints" in cond["message"]
     wait_for(paused(cluster, namespace, "allowed"), what="allowed Paused")
     wait_for(paused(cluster, namespace, "own-secret"), what="own-secret Paused")
-    time.sleep(1)
     assert calls_for(simulator, *(jobs[n] for n in evil)) == []
-    events = json.loads(cluster.kubectl("get", "events", "-n", namespace, "-o", "json").stdout)
-    flagged = {e["involvedObject"]["name"] for e in events["items"]
-               if e["reason"] == "EndpointNotAllowed"}
-    assert flagged == set(evil)
+    assert (suffix_port.connections, other_port.connections) == (0, 0)
 
 
 def test_custom_allowed_endpoints_pattern(cluster, namespace, simulator, start_operator):

@@ -1,4 +1,4 @@
-"""spec.resume through the operator's real reconcile pass (engine/reconciler.py), driven
+"""spec.resume through the operator's real reconcile pass (engine/object_pass.py), driven
 directly: the simulator over real HTTP through the real gateway, an in-memory Kubernetes writer.
 Each pass starts from the status the previous one wrote, as after a restart."""
 
