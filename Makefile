@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 SOAK_SECONDS ?= 600
 BENCH_ARGS ?=
 
-.PHONY: test test-node demo demo-cluster lint controlplane node actionlint bench soak
+.PHONY: test test-node demo demo-cluster lint controlplane node actionlint bench soak mutate
 
 ## Run the whole test suite (lint, workflows, unit, contract, simulator, e2e on a real control
 ## plane, and the chart installed by helm on a real node running the image built here).
@@ -63,3 +63,12 @@ actionlint:
 
 lint:
 	@venv=$$(scripts/venv.sh) && "$$venv/bin/ruff" check .
+
+## Mutation run, outside `make test`: each named mutant breaks one safety mechanism (the
+## precheck, the write-ahead, the held answers, the backoff, the unanswered-lookup rule, the
+## endpoint allowlist, the leader's renew deadline, the delay gate, catch-up, plans) in a copy
+## of this checkout and runs the tests that guard it; prints caught and survived. MUTATE_ARGS,
+## e.g. "--fast" (unit guards only) or "--only write-ahead".
+MUTATE_ARGS ?=
+mutate: controlplane
+	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" scripts/mutate.py $(MUTATE_ARGS)

@@ -205,6 +205,9 @@ class Reconciler:
             state,
             jobs=jobs,
             retry_token=io.decided.retry_token,
+            # A resume-now set while the object only plans is taken as seen: nothing is resumed
+            # now, and nothing later, once the object acts (it would pause and resume at once).
+            resume_token=obj.resume_now or start.get("resumeNowToken"),
             due_at=None,
             planning=True,
             planned_at=planned,

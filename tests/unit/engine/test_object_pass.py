@@ -418,3 +418,34 @@ async def test_a_pass_cancelled_after_the_pause_answer_keeps_it_for_the_next_pas
     await reconciler.reconcile(obj)
     assert gw.sent("pause") == [[J1, J2]]
     assert [j["phase"] for j in kube.statuses[1]["jobs"]] == [ACCEPTED, ACCEPTED]
+
+
+async def test_the_final_status_a_failed_write_held_back_is_the_one_written_next() -> None:
+    """Two mechanisms keep DRS's answers when a pass cannot store them, and each must be able
+    to fail on its own: the final write keeps the whole status it could not store (a problem it
+    cleared included), and the answers a failed pass keeps never overwrite that. Here the
+    object was Stalled (rejected credentials); this pass gets through, so its final status
+    clears Stalled, but that write fails. The answers alone would still carry the problem."""
+    clock = Clock(NOW)
+    rejected = await one_pass(ScriptedGateway(pause=_rejected), spec_dict(J1), clock=clock)
+    assert rejected.condition("Stalled")["reason"] == "AuthenticationFailed"
+    clock.advance(Policy().stalled_max)
+    outage = _Outage(fail_on=2)  # 1: the write-ahead, 2: the pass's final status
+    kube = FakeKube(before_write=outage).token_secret()
+    gw = ScriptedGateway(checks=answer_all(RUNNING), pause=pause_all(), verify=answer_all())
+    reconciler = make_reconciler(gw, kube, clock=clock, policy=Policy())
+    obj = make_object(spec_dict(J1), rejected.status)
+    with pytest.raises(urllib3.exceptions.MaxRetryError):
+        await reconciler.reconcile(obj)
+    assert obj.status["conditions"][1]["reason"] == "AuthenticationFailed"  # the write-ahead
+
+    clock.advance(POLL_MIN)
+    await reconciler.reconcile(obj)
+    held = kube.statuses[1]  # written first by the next pass, before anything else
+    stalled = next(c for c in held["conditions"] if c["type"] == "Stalled")
+    assert (stalled["status"], held["jobs"][0]["phase"]) == ("False", PAUSED)
+    assert gw.sent("pause") == [[J1]]
+
+
+def _rejected(_: Any) -> Any:
+    raise DrsAuthenticationError("IAM token rejected", status_code=401)

@@ -118,3 +118,18 @@ async def test_a_gated_plan_says_which_jobs_would_wait_for_their_delay() -> None
         assert (p.job(J1)["plan"], p.job(J2)["plan"]) == ("WaitsForDelay", "WouldPause")
         assert "15m > 5m" in p.job(J1)["planMessage"]
         assert _sends(sim) == 0 and len(sim.calls("progress")) == 1
+
+
+async def test_a_resume_now_set_while_planning_resumes_nothing_once_the_object_acts() -> None:
+    async with _world(*MIXED) as (sim, gw, clock, kube):
+        now = {RESUME_NOW_ANNOTATION: "x"}
+        plan = {**spec_dict(J1, endpoint=sim.url), "dryRun": True}
+        p = await one_pass(gw, plan, clock=clock, kube=kube, annotations=now)
+        assert p.status["resumeNowToken"] == "x"
+        act = {**plan, "dryRun": False}
+        for _ in range(3):
+            clock.advance(1)
+            p = await one_pass(gw, act, p.status, clock=clock, kube=kube, generation=2,
+                               annotations=now)
+        assert p.status["phase"] == "Paused" and sim.task(J1).pause_count == 1
+        assert sim.calls("resume") == []
