@@ -180,7 +180,7 @@ def test_a_resume_catches_up_or_times_out(cluster, namespace, simulator, start_o
     assert all(s["jobs"][0]["resumePhase"] == "CatchingUp" for s in catching)
     assert {(_condition(s, "Reconciling")["status"], _condition(s, "Reconciling")["reason"])
             for s in catching} == {("True", "CatchingUp")}
-    assert any(s["jobs"][0]["delaySeconds"] > 10 for s in catching)
+    assert any((s["jobs"][0].get("delaySeconds") or 0) > 10 for s in catching)
     # Resumed only once caught up: never before the last CatchingUp version.
     phases = [s.get("phase") for _, n, s in history.versions if n == "fast"]
     last = max(i for i, p in enumerate(phases) if p == "CatchingUp")
