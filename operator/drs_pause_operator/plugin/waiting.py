@@ -8,7 +8,7 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
 from rich.progress import Progress as Bar
 
 from drs_pause_operator.plugin import views
@@ -43,22 +43,26 @@ def watch(cluster: Cluster, name: str, limit: float, interval: float = 1.0) -> i
     last: tuple[str, tuple[int, int]] | None = None
     told_resume = False
 
+    # The elapsed time is the wait's own: rich's stops when a stage's bar is full.
     columns = (TextColumn("{task.description}"), BarColumn(bar_width=30),
-               MofNCompleteColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn())
+               MofNCompleteColumn(), TextColumn("{task.fields[counts]}"),
+               TextColumn("{task.fields[elapsed]}"))
     with Bar(*columns, console=err, transient=False) as bar:
-        task = bar.add_task(name, total=None, counts="")
+        task = bar.add_task(name, total=None, counts="", elapsed="")
         while True:
             try:
                 progress = Progress.of(cluster.get(name))
             except KubeError as e:
                 err.print(f"error: {e}")
                 return 1
+            elapsed = time.monotonic() - start
+            bar.update(task, elapsed=f"{int(elapsed) // 60}:{int(elapsed) % 60:02d}")
             shown = (progress.line(), progress.bar())
             if shown != last:
                 last = shown
                 done, total = progress.bar()
                 bar.update(task, total=total or None, completed=done, counts=progress.counts())
-                err.print(f"[{time.monotonic() - start:5.1f}s] {progress.line()}")
+                err.print(f"[{elapsed:5.1f}s] {progress.line()}")
             if progress.blocked:
                 reason, message = progress.blocked
                 err.print(f"{name}: {reason}: {message}")
@@ -95,6 +99,12 @@ def await_plan(cluster: Cluster, name: str, limit: float, err: Console,
         if progress.blocked:
             reason, message = progress.blocked
             err.print(f"{name}: {reason}: {message}")
+            return None
+        if any(j.get("attempts") for j in views.jobs_of(obj)):
+            # A fresh plan's object never has a job sent: an operator that does not know
+            # spec.dryRun acts on it instead.
+            err.print(f"{name}: the operator did not plan but sent jobs (phase "
+                      f"{progress.phase}); does it know spec.dryRun?")
             return None
         if time.monotonic() - start > limit:
             found = views.problem(obj)

@@ -87,3 +87,23 @@ def test_a_plan_whose_object_cannot_be_deleted_exits_1(capsys) -> None:
     captured = capsys.readouterr()
     assert "WouldPause" in captured.out  # the plan was printed
     assert "delete is forbidden" in captured.err
+
+
+def test_an_operator_that_acts_instead_of_planning_ends_the_wait_at_once(capsys) -> None:
+    cluster = FakeCluster(status("Pending", []), status("InProgress", [job(JOB, "Accepted")]),
+                          planned())
+    assert waiting.plan(cluster, {"metadata": {"name": "p"}, "spec": {}}, 600, keep=False,
+                        interval=0) == 1
+    assert ("p: the operator did not plan but sent jobs (phase InProgress); does it know "
+            "spec.dryRun?" in capsys.readouterr().err)
+    assert cluster.gets == 2 and cluster.deleted == ["p"]
+
+
+def test_a_selection_problem_before_the_plan_is_not_taken_for_acting(capsys) -> None:
+    """A selector that cannot be resolved leaves phase Failed without jobs: the plan may still
+    come once the problem clears, so the wait goes on (here until the timeout)."""
+    cluster = FakeCluster(status("Failed", [], conditions=[
+        {**STALLED, "reason": "CredentialsNotFound", "message": "no Secret"}]))
+    assert waiting.plan(cluster, {"metadata": {"name": "p"}, "spec": {}}, 0, keep=False,
+                        interval=0) == 1
+    assert "p: no plan after 0s: CredentialsNotFound: no Secret" in capsys.readouterr().err
