@@ -1,9 +1,12 @@
 """kubectl drs as a subprocess against the real API server, with the operator and the simulator
-running: pause --wait (progress, exit codes), get, describe, retry, resume, reselect."""
+running: pause --wait (progress, exit codes; through the delay gate, the resume and the catch-up),
+get and describe (with the replication delay), plan (verdicts, nothing sent, the object gone),
+retry, resume, reselect, replan."""
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import subprocess
 import sys
@@ -31,30 +34,67 @@ def plugin_dir(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.fixture
-def drs(cluster, namespace, plugin_dir):
-    """Run `kubectl drs` (kubectl finds kubectl-drs on PATH) with kubectl's flags; its output goes
-    to the test log."""
-    context = cluster.kubectl("config", "current-context").stdout.strip()
-    env = {"COLUMNS": "100", "PATH": f"{plugin_dir}:/usr/bin:/bin"}
+class Drs:
+    """Runs `kubectl drs` (kubectl finds kubectl-drs on PATH) with kubectl's flags; its output
+    goes to the test log."""
 
-    def run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-        cmd = [str(cluster.binaries.kubectl), "drs", *args, "--kubeconfig",
-               str(cluster.kubeconfig), "--context", context, "-n", namespace]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                check=False, env=env)
-        print(f"$ kubectl drs {' '.join(args)}  -> exit {result.returncode}")
-        print(result.stdout, end="")
-        print(result.stderr, end="")
+    def __init__(self, kubectl: Path, plugin_dir: Path, kubeconfig: Path, context: str,
+                 namespace: str) -> None:
+        self.command = [str(kubectl), "drs"]
+        self.env = {"COLUMNS": "100", "PATH": f"{plugin_dir}:/usr/bin:/bin"}
+        self.flags = ["--kubeconfig", str(kubeconfig), "--context", context, "-n", namespace]
+        self.started: list[subprocess.Popen[str]] = []
+
+    def __call__(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        result = subprocess.run([*self.command, *args, *self.flags], capture_output=True,
+                                text=True, timeout=timeout, check=False, env=self.env)
+        self.log(args, result.returncode, result.stdout, result.stderr)
         return result
 
-    return run
+    def start(self, *args: str) -> subprocess.Popen[str]:
+        """The command in the background (``finish`` collects it)."""
+        proc = subprocess.Popen([*self.command, *args, *self.flags], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=self.env)
+        proc.args = args
+        self.started.append(proc)
+        return proc
+
+    def finish(self, proc: subprocess.Popen[str],
+               timeout: float = 240) -> subprocess.CompletedProcess[str]:
+        out, err = proc.communicate(timeout=timeout)
+        self.log(proc.args, proc.returncode, out, err)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+    @staticmethod
+    def log(args, code: int, out: str, err: str) -> None:
+        print(f"$ kubectl drs {' '.join(args)}  -> exit {code}")
+        print(out, end="")
+        print(err, end="")
+
+
+@pytest.fixture
+def drs(cluster, namespace, plugin_dir):
+    context = cluster.kubectl("config", "current-context").stdout.strip()
+    runner = Drs(cluster.binaries.kubectl, plugin_dir, cluster.kubeconfig, context, namespace)
+    yield runner
+    for proc in runner.started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
 
 
 @pytest.fixture
 def operator(cluster, namespace, simulator, start_operator):
     cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
     return start_operator(operator_args(simulator.url, namespace))
+
+
+@pytest.fixture
+def delay_operator(cluster, namespace, simulator, start_operator):
+    """An operator that reads a delay every second (not every 30 s), so a test sees the gate
+    open and a catch-up end within seconds."""
+    cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
+    return start_operator(operator_args(simulator.url, namespace, "--delay-poll-interval", "1"))
 
 
 def seed(simulator, project: str, n: int, **fields) -> list[str]:
@@ -196,3 +236,148 @@ def test_get_lists_pause_windows_and_a_selector_template_is_accepted(
                               "LAST", "NEXT"]
     row = next(line for line in lines if line.startswith("yearly"))
     assert "Europe/Berlin" in row and "0 1 1 1 *" in row and " in " in row
+
+
+COLUMNS = ("JOB ID", "MODE", "PHASE", "PLAN", "TASK STATUS", "DELAY", "ERROR", "TRY", "RESUME",
+           "NAME", "PAUSED", "FAILED", "RESUMES", "AGE", "MESSAGE")
+
+
+def table(text: str, first: str) -> dict[str, dict[str, str]]:
+    """The table whose header starts with ``first``, read by the header's positions (blank
+    cells read as ""): first cell -> {column: cell}. It ends at a blank or "Messages:" line."""
+    lines = text.splitlines()
+    top = next(i for i, line in enumerate(lines) if line.startswith(first))
+    found = {m.start(): m.group(1) for name in COLUMNS
+             for m in re.finditer(rf"(?<!\S)({re.escape(name)})(?!\S)", lines[top])}
+    starts = sorted(found)
+    rows = {}
+    for line in lines[top + 2:]:
+        if not line.strip() or line.startswith("Messages:"):
+            break
+        cells = [line[a:b].strip() for a, b in zip(starts, [*starts[1:], None], strict=True)]
+        rows[cells[0]] = {found[a]: cell for a, cell in zip(starts, cells, strict=True)}
+    return rows
+
+
+def sends(simulator) -> int:
+    """Every pause and resume request that reached the simulator, for any job, any answer."""
+    return len(simulator.calls("pause")) + len(simulator.calls("resume"))
+
+
+def test_plan_prints_each_verdict_sends_nothing_and_deletes_its_object(
+    cluster, namespace, simulator, operator, drs
+):
+    project = uuid.uuid4().hex
+    (pausable,) = seed(simulator, project, 1)
+    (paused,) = seed(simulator, project, 1, status="PAUSING")
+    (configuring,) = seed(simulator, project, 1, status="CONFIGURATION")
+    unknown = str(uuid.uuid4())
+    before = sends(simulator)
+
+    result = drs("plan", "--project", project, "--secret", "drs-credentials", "--job", pausable,
+                 "--job", paused, "--job", configuring, "--job", unknown, "--name", "look",
+                 "--timeout", "90s")
+    # First what matters most: the plan sent nothing, whatever it printed.
+    assert sends(simulator) == before
+    assert result.returncode == 0
+    rows = table(result.stdout, "JOB ID")
+    assert {j: rows[j]["PLAN"] for j in rows} == {
+        pausable: "WouldPause", paused: "AlreadyPaused", configuring: "NotPausable",
+        unknown: "NotFound"}
+    assert rows[configuring]["TASK STATUS"] == "CONFIGURATION"
+    assert rows[paused]["MODE"] == "target"
+    assert f"{configuring}  NotPausable: task is CONFIGURATION" in result.stdout
+    assert ("plan: 1 would pause, 1 already paused, 1 not pausable, 1 not found (spec.dryRun"
+            in result.stdout)
+    assert max(len(line) for line in result.stdout.splitlines()) <= 100
+    assert "drsjobpause.drs.cloudops.dev/look deleted" in result.stdout
+    gone = cluster.kubectl("get", "djp", "look", "-n", namespace, check=False)
+    assert gone.returncode != 0 and "NotFound" in gone.stderr
+    # It looked (batch-status for the tasks): the plan was made from DRS's answers.
+    assert simulator.calls("status", job_id=pausable)
+    assert {t["id"]: t["status"] for t in simulator.tasks()}[pausable] == "INCRE_TRANSFER_STARTED"
+
+    # pause --dry-run is the same plan; --keep leaves the object, replan makes the plan again.
+    kept = drs("pause", "--dry-run", "--keep", "--project", project, "--secret",
+               "drs-credentials", "--job", pausable, "--name", "kept", "--timeout", "90s")
+    assert kept.returncode == 0
+    assert table(kept.stdout, "JOB ID")[pausable]["PLAN"] == "WouldPause"
+    body = json.loads(cluster.kubectl("get", "djp", "kept", "-n", namespace, "-o",
+                                      "json").stdout)
+    assert body["spec"]["dryRun"] is True and body["status"]["phase"] == "Planned"
+    assert drs("replan", "kept").returncode == 0
+    token = annotations(cluster, namespace, "kept")["drs.cloudops.dev/replan"]
+    wait_for(lambda: get_status(cluster, namespace, "kept").get("replanToken") == token,
+             timeout=90, what="planned again")
+    assert "Planned" in drs("describe", "kept").stdout
+    assert sends(simulator) == before
+
+
+def test_plan_that_does_not_come_exits_1_and_leaves_nothing(cluster, namespace, drs):
+    """No operator watches the namespace: the plan does not come in time."""
+    result = drs("plan", "--project", uuid.uuid4().hex, "--job", str(uuid.uuid4()),
+                 "--timeout", "3s")
+    assert result.returncode == 1
+    assert "no plan after 3s (phase Pending); is the operator running" in result.stderr
+    listed = json.loads(cluster.kubectl("get", "djp", "-n", namespace, "-o", "json").stdout)
+    assert listed["items"] == []
+
+
+def test_pause_wait_through_the_delay_gate_and_the_catch_up_with_describe_and_get(
+    cluster, namespace, simulator, delay_operator, drs
+):
+    project = uuid.uuid4().hex
+    still = {"delay_growth_per_second": 0, "delay_catch_up_per_second": 0}
+    (slow,) = seed(simulator, project, 1, delay_seconds=432, **still)
+    (quick,) = seed(simulator, project, 1, delay_seconds=3, **still)
+    (full,) = seed(simulator, project, 1, status="FULL_TRANSFER_STARTED")  # delay: n/a
+
+    waiting = drs.start("pause", "--project", project, "--secret", "drs-credentials",
+                        "--job", slow, "--job", quick, "--job", full, "--name", "gated",
+                        "--delay-gate-max", "5m", "--delay-gate-wait", "10m",
+                        "--resume-after", "10s", "--catch-up-max-delay", "30s",
+                        "--catch-up-timeout", "5m", "--wait", "--timeout", "4m")
+
+    def held() -> bool:
+        got = cluster.kubectl("get", "djp", "gated", "-n", namespace, "-o", "json",
+                              check=False)  # the command may not have created it yet
+        if got.returncode:
+            return False
+        jobs = {j["jobId"]: j for j in json.loads(got.stdout).get("status", {}).get("jobs", [])}
+        return len(jobs) == 3 and bool(jobs[slow].get("delayGateSince")) and (
+            jobs[quick]["phase"] == jobs[full]["phase"] == "Paused")
+
+    wait_for(held, timeout=90, what="the gate holds the slow task, the others paused")
+
+    described = drs("describe", "gated")
+    assert described.returncode == 0
+    assert max(len(line) for line in described.stdout.splitlines()) <= 100
+    rows = table(described.stdout, "JOB ID")
+    assert (rows[slow]["PHASE"], rows[slow]["DELAY"]) == ("Pending", "7m12s")
+    assert (rows[quick]["PHASE"], rows[quick]["DELAY"]) == ("Paused", "3s")
+    assert (rows[full]["PHASE"], rows[full]["DELAY"]) == ("Paused", "n/a")
+    assert "Delay gate: maxDelay 5m, waitUpTo 10m, onTimeout Pause" in described.stdout
+    assert "Catch-up:   maxDelay 30s, timeout 5m" in described.stdout
+    listed = drs("get")
+    assert table(listed.stdout, "NAME")["gated"]["DELAY"] == "7m12s"
+    assert sent(simulator, slow) == 0
+
+    # The delay comes down to the gate's limit: the slow task is paused; after the resume it
+    # catches up at 20 s per second, from at most 5m to 30s in at most 14 s.
+    simulator.set_delay(slow, delay_seconds=300, delay_catch_up_per_second=20)
+    result = drs.finish(waiting, timeout=300)
+    assert result.returncode == 0
+    err = result.stderr
+    assert "waiting for delay 1, largest 7m12s  (InProgress)" in err
+    assert "gated: resumes at " in err and "waiting for the resume" in err
+    assert "(CatchingUp)" in err and "largest delay" in err
+    assert "gated: resumed 3/3  catching up 0  resuming 0  failed 0  (Resumed)" in err
+    assert sent(simulator, slow) == 1 and sent(simulator, slow, "resume") == 1
+
+    after = table(drs("describe", "gated").stdout, "JOB ID")
+    assert {after[j]["RESUME"] for j in (slow, quick, full)} == {"Resumed"}
+    status = get_status(cluster, namespace, "gated")
+    slow_entry = next(j for j in status["jobs"] if j["jobId"] == slow)
+    # It replicates (and shrinks) from 300 s until the gate's next reading lets it through.
+    assert 30 < slow_entry["delayAtPause"] <= 300 and slow_entry["delaySeconds"] <= 30
+    assert slow_entry.get("caughtUpTime")

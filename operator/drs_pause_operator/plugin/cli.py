@@ -1,9 +1,10 @@
 """``kubectl drs``: see and act on DrsJobPause objects from a terminal.
 
     kubectl drs get [NAME]                 objects (and pause windows) with their counts
-    kubectl drs describe NAME              one row per job, with its error code and message
-    kubectl drs pause --project P (--job ID ... | --selector-... ) [--wait]
-    kubectl drs retry|resume|reselect NAME set the annotation that asks the operator to act
+    kubectl drs describe NAME              one row per job: phase, delay, error code, plan
+    kubectl drs pause --project P (--job ID ... | --selector-... ) [--wait] [--dry-run]
+    kubectl drs plan --project P (--job ID ... | --selector-... )   what a pause would do
+    kubectl drs retry|resume|reselect|replan NAME   set the annotation that asks the operator
 
 Exit codes: 0 all paused (or done), 1 some job failed or a request was refused, 2 usage error.
 """
@@ -11,29 +12,22 @@ Exit codes: 0 all paused (or done), 1 some job failed or a request was refused, 
 from __future__ import annotations
 
 import datetime as dt
-import re
 import sys
-import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
-from rich.progress import Progress as Bar
 
-from drs_pause_operator.plugin import views
+from drs_pause_operator.plugin import views, waiting
+from drs_pause_operator.plugin.build import from_flags, parse_duration, spec_options
 from drs_pause_operator.plugin.kube import Cluster, KubeError
+from drs_pause_operator.resource.plans import REPLAN_ANNOTATION
 from drs_pause_operator.resource.selector import RESELECT_ANNOTATION
-from drs_pause_operator.resource.spec import GROUP, KIND, RETRY_ANNOTATION, VERSION
+from drs_pause_operator.resource.spec import GROUP, RESUME_NOW_ANNOTATION, RETRY_ANNOTATION
 
-RESUME_NOW_ANNOTATION = f"{GROUP}/resume-now"
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": views.WIDTH}
-
-
-def _console(stderr: bool = False) -> Console:
-    width = min(Console().width, views.WIDTH)
-    return Console(width=width, stderr=stderr, highlight=False, soft_wrap=False)
+WAIT_TIMEOUT = "10m"
+PLAN_TIMEOUT = "60s"
 
 
 def kube_options(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -63,7 +57,7 @@ def main(**_: Any) -> None:
     """See and act on DrsJobPause objects (pausing Huawei / OTC DRS tasks)."""
 
 
-def _fail(err: Exception) -> None:
+def _fail(err: Exception) -> NoReturn:
     click.echo(f"error: {err}", err=True)
     sys.exit(1)
 
@@ -73,14 +67,14 @@ def _fail(err: Exception) -> None:
 @kube_options
 @click.pass_context
 def get(ctx: click.Context, name: str | None, **kw: Any) -> None:
-    """Objects with phase, paused/failed counts and next resume; pause windows too."""
+    """Objects with phase, paused/failed counts, largest delay, next resume; windows too."""
     try:
         cluster, everywhere = _cluster(ctx, kw)
         items = [cluster.get(name)] if name else cluster.list(everywhere)
         windows = None if name else cluster.windows(everywhere)
     except KubeError as err:
         _fail(err)
-    out = _console()
+    out = waiting.console()
     now = dt.datetime.now(dt.UTC)
     if not items and not windows:
         where = "any namespace" if everywhere else f"namespace {cluster.namespace}"
@@ -97,13 +91,14 @@ def get(ctx: click.Context, name: str | None, **kw: Any) -> None:
 @kube_options
 @click.pass_context
 def describe(ctx: click.Context, name: str, **kw: Any) -> None:
-    """One object: its conditions, selection, and one row per job (error code and message)."""
+    """One object: its conditions, selection, and one row per job (delay, error, plan)."""
     try:
         cluster, _ = _cluster(ctx, kw)
         obj = cluster.get(name)
     except KubeError as err:
         _fail(err)
-    _console().print(views.describe(obj, dt.datetime.now(dt.UTC)))
+    out = waiting.console()
+    out.print(views.describe(obj, dt.datetime.now(dt.UTC), out.width))
 
 
 def _annotate(ctx: click.Context, name: str, annotation: str, kw: dict[str, Any]) -> None:
@@ -142,102 +137,40 @@ def reselect(ctx: click.Context, name: str, **kw: Any) -> None:
     _annotate(ctx, name, RESELECT_ANNOTATION, kw)
 
 
-def parse_duration(text: str) -> float:
-    """Seconds in ``90``, ``90s``, ``15m``, ``2h`` or ``1h30m``."""
-    if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text):
-        return float(text)
-    match = re.fullmatch(r"(?:([0-9]+)h)?(?:([0-9]+)m)?(?:([0-9]+)s)?", text)
-    if not text or match is None:
-        raise click.BadParameter(f"{text!r} is not a duration such as 90s, 15m or 1h30m")
-    h, m, s = (int(g or 0) for g in match.groups())
-    return h * 3600 + m * 60 + s
-
-
-def _tags(values: tuple[str, ...]) -> dict[str, str]:
-    tags = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--selector-tag")
-        tags[key] = value
-    return tags
-
-
-def build(project: str, jobs: tuple[str, ...], mode: str, selector: dict[str, Any],
-          *, name: str | None, secret: str | None, region: str | None, endpoint: str | None,
-          resume_after: str | None, resume_at: str | None) -> dict[str, Any]:
-    """The DrsJobPause ``pause`` creates (pure; usage errors raise click.UsageError)."""
-    wanted = {k: v for k, v in selector.items() if v not in (None, (), {})}
-    if bool(jobs) == bool(wanted):
-        raise click.UsageError("give either --job (one or more) or --selector-* options")
-    if wanted and "dbUseType" not in wanted:
-        raise click.UsageError("--selector-db-use-type is required with a selector")
-    if resume_after and resume_at:
-        raise click.UsageError("give at most one of --resume-after and --resume-at")
-    spec: dict[str, Any] = {"projectId": project}
-    for key, value in (("region", region), ("endpoint", endpoint)):
-        if value:
-            spec[key] = value
-    if secret:
-        spec["credentialsSecretRef"] = {"name": secret}
-    if jobs:
-        spec["jobs"] = [{"jobId": j, "pauseMode": mode} for j in dict.fromkeys(jobs)]
-    else:
-        spec["selector"] = {**wanted, "pauseMode": mode}
-        if "statuses" in wanted:
-            spec["selector"]["statuses"] = list(wanted["statuses"])
-    if resume_after or resume_at:
-        spec["resume"] = {"after": resume_after} if resume_after else {"at": resume_at}
-    meta: dict[str, Any] = {"name": name} if name else {"generateName": "drs-pause-"}
-    return {"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": meta, "spec": spec}
+@main.command()
+@click.argument("name")
+@kube_options
+@click.pass_context
+def replan(ctx: click.Context, name: str, **kw: Any) -> None:
+    """Make the object's plan again (drs.cloudops.dev/replan)."""
+    _annotate(ctx, name, REPLAN_ANNOTATION, kw)
 
 
 @main.command()
-@click.option("--project", required=True, help="The DRS project ID (spec.projectId).")
-@click.option("--job", "jobs", multiple=True, metavar="ID", help="A task ID (repeatable).")
-@click.option("--selector-db-use-type", type=click.Choice(["migration", "sync", "cloudDataGuard"]),
-              help="Choose tasks instead: their scenario (required for a selector).")
-@click.option("--selector-engine-type", help="Selector: DRS engine type, e.g. mysql.")
-@click.option("--selector-name", help="Selector: DRS's name-or-ID filter.")
-@click.option("--selector-name-regex", help="Selector: a regular expression for the name.")
-@click.option("--selector-tag", multiple=True, metavar="KEY=VALUE",
-              help="Selector: a tag every task must carry (repeatable).")
-@click.option("--selector-status", multiple=True, metavar="STATE",
-              help="Selector: a task state to choose from (repeatable).")
-@click.option("--selector-max-jobs", type=click.IntRange(1, 500),
-              help="Selector: the most tasks it may choose (default 50).")
-@click.option("--mode", type=click.Choice(["target", "all"]), default="target",
-              show_default=True, help="Pause mode.")
-@click.option("--resume-after", metavar="D", help="Resume this long after the pause (2h).")
-@click.option("--resume-at", metavar="T", help="Resume at this RFC 3339 time.")
-@click.option("--secret", help="Credentials Secret in the namespace.")
-@click.option("--region", help="Region, e.g. eu-de.")
-@click.option("--endpoint", help="Explicit DRS endpoint URL.")
-@click.option("--name", help="Object name (default: generated, drs-pause-xxxxx).")
+@spec_options
 @click.option("--wait", is_flag=True, help="Show progress until every job settled.")
-@click.option("--timeout", default="10m", show_default=True, help="How long --wait waits.")
+@click.option("--dry-run", is_flag=True,
+              help="Only plan: the same as kubectl drs plan (nothing is paused).")
+@click.option("--keep", is_flag=True, help="With --dry-run: keep the object after the plan.")
+@click.option("--timeout", metavar="D",
+              help="How long --wait waits (default 10m), or --dry-run for the plan (60s).")
 @kube_options
 @click.pass_context
-def pause(ctx: click.Context, project: str, jobs: tuple[str, ...], mode: str, wait: bool,
-          timeout: str, **kw: Any) -> None:
-    """Create a DrsJobPause; with --wait, show a progress bar until it settles.
+def pause(ctx: click.Context, wait: bool, dry_run: bool, keep: bool, timeout: str | None,
+          **kw: Any) -> None:
+    """Create a DrsJobPause; with --wait, show a progress bar until it settles (through the
+    resume and the catch-up when the resume is due before --timeout runs out).
 
-    Exit 0 when every job is paused, 1 when any failed (or none could be chosen, or the wait
-    timed out), 2 on usage errors.
+    Exit 0 when every job is paused (and resumed), 1 when any failed (or none could be chosen,
+    or the wait timed out), 2 on usage errors.
     """
-    limit = parse_duration(timeout)
-    selector = {
-        "dbUseType": kw.pop("selector_db_use_type"),
-        "engineType": kw.pop("selector_engine_type"),
-        "name": kw.pop("selector_name"),
-        "nameRegex": kw.pop("selector_name_regex"),
-        "tags": _tags(kw.pop("selector_tag")),
-        "statuses": kw.pop("selector_status"),
-        "maxJobs": kw.pop("selector_max_jobs"),
-    }
-    body = build(project, jobs, mode, selector, name=kw.pop("name"), secret=kw.pop("secret"),
-                 region=kw.pop("region"), endpoint=kw.pop("endpoint"),
-                 resume_after=kw.pop("resume_after"), resume_at=kw.pop("resume_at"))
+    if keep and not dry_run:
+        raise click.UsageError("--keep goes with --dry-run (a plan's object is deleted "
+                               "unless kept)")
+    limit = parse_duration(timeout or (PLAN_TIMEOUT if dry_run else WAIT_TIMEOUT))
+    body = from_flags(kw, dry_run=dry_run)
+    if dry_run:
+        _plan(ctx, body, limit, keep, kw)
     try:
         cluster, _ = _cluster(ctx, kw)
         created = cluster.create(body)
@@ -246,43 +179,35 @@ def pause(ctx: click.Context, project: str, jobs: tuple[str, ...], mode: str, wa
     name = created["metadata"]["name"]
     click.echo(f"drsjobpause.{GROUP}/{name} created in namespace {cluster.namespace}")
     if wait:
-        sys.exit(watch(cluster, name, limit))
+        sys.exit(waiting.watch(cluster, name, limit))
 
 
-def watch(cluster: Cluster, name: str, limit: float, interval: float = 1.0) -> int:
-    """Poll the object until it settles; a bar on a terminal, a line per change in any case."""
-    err = _console(stderr=True)
-    start = time.monotonic()
-    last: tuple[int, int, int, int] | None = None
-    columns = (TextColumn("{task.description}"), BarColumn(bar_width=30),
-               MofNCompleteColumn(), TextColumn("{task.fields[counts]}"), TimeElapsedColumn())
-    with Bar(*columns, console=err, transient=False) as bar:
-        task = bar.add_task(name, total=None, counts="")
-        while True:
-            try:
-                progress = views.Progress.of(cluster.get(name))
-            except KubeError as e:
-                err.print(f"error: {e}")
-                return 1
-            counts = (progress.total, progress.paused, progress.failed, progress.pending)
-            if counts != last:
-                last = counts
-                bar.update(task, total=progress.total or None,
-                           completed=progress.paused + progress.failed,
-                           counts=f"paused {progress.paused} failed {progress.failed} "
-                                  f"pending {progress.pending}")
-                bar.console.print(f"[{time.monotonic() - start:5.1f}s] {progress.line()}")
-            if progress.blocked:
-                reason, message = progress.blocked
-                err.print(f"{name}: {reason}: {message}")
-                return 1
-            if progress.settled:
-                err.print(f"{name}: {progress.line()}")
-                return progress.exit_code
-            if time.monotonic() - start > limit:
-                err.print(f"{name}: timed out after {limit:g}s: {progress.line()}")
-                return 1
-            time.sleep(interval)
+@main.command()
+@spec_options
+@click.option("--keep", is_flag=True, help="Keep the object after the plan (replan it later).")
+@click.option("--timeout", metavar="D", default=PLAN_TIMEOUT, show_default=True,
+              help="How long to wait for the plan.")
+@kube_options
+@click.pass_context
+def plan(ctx: click.Context, keep: bool, timeout: str, **kw: Any) -> None:
+    """Show what a pause would do, pausing nothing: create the object with spec.dryRun, wait
+    for its plan, print each job's verdict, then delete the object (unless --keep).
+
+    Exit 0 when the plan was printed, 1 when it did not come in time or the API server
+    refused, 2 on usage errors.
+    """
+    limit = parse_duration(timeout)
+    _plan(ctx, from_flags(kw, dry_run=True), limit, keep, kw)
+
+
+def _plan(ctx: click.Context, body: dict[str, Any], limit: float, keep: bool,
+          kw: dict[str, Any]) -> NoReturn:
+    """``plan`` and ``pause --dry-run``: one path."""
+    try:
+        cluster, _ = _cluster(ctx, kw)
+    except KubeError as err:
+        _fail(err)
+    sys.exit(waiting.plan(cluster, body, limit, keep=keep))
 
 
 if __name__ == "__main__":  # pragma: no cover

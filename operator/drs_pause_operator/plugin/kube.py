@@ -4,11 +4,12 @@ namespace unless ``-n`` or ``-A`` says otherwise; then the few API calls the plu
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -20,6 +21,10 @@ WINDOWS = "drspausewindows"
 
 class KubeError(Exception):
     """A problem to print (no traceback): no kubeconfig, object not found, request refused."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status  # the API server's HTTP status, when it answered
 
 
 @dataclass
@@ -56,24 +61,24 @@ class Cluster:
                 )
         except ApiException as err:
             raise _error(err, plural) from None
-        items = body.get("items") or []
+        items = cast(dict[str, Any], body).get("items") or []
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""),
                                             o["metadata"]["name"]))
 
-    def windows(self, all_namespaces: bool) -> list[dict[str, Any]] | None:
+    def windows(self, all_namespaces: bool) -> builtins.list[dict[str, Any]] | None:
         """DrsPauseWindow objects, or None when the API server does not serve that kind."""
         try:
             return self.list(all_namespaces, WINDOWS)
         except KubeError as err:
-            if getattr(err, "status", None) == 404:
+            if err.status == 404:
                 return None
             raise
 
     def get(self, name: str) -> dict[str, Any]:
         try:
-            return self.api.get_namespaced_custom_object(
+            return cast(dict[str, Any], self.api.get_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, PLURAL, name
-            )
+            ))
         except ApiException as err:
             raise _error(err, PLURAL, name) from None
 
@@ -81,11 +86,21 @@ class Cluster:
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            return self.api.create_namespaced_custom_object(
+            return cast(dict[str, Any], self.api.create_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, PLURAL, body
-            )
+            ))
         except ApiException as err:
             raise _error(err, PLURAL) from None
+
+    def delete(self, name: str) -> None:
+        """Delete the object; one that is gone already counts as deleted."""
+        try:
+            self.api.delete_namespaced_custom_object(
+                GROUP, VERSION, self.namespace, PLURAL, name
+            )
+        except ApiException as err:
+            if err.status != 404:
+                raise _error(err, PLURAL, name) from None
 
     def annotate(self, name: str, annotation: str, value: str | None = None) -> str:
         """Set ``annotation`` to a new value (a UTC timestamp by default); returns the value."""
@@ -123,6 +138,4 @@ def _error(err: ApiException, plural: str, name: str | None = None) -> KubeError
         message = f'{plural}.{GROUP} "{name}" not found'
     elif err.status == 404:
         message = f"the server does not serve {plural}.{GROUP} (is the CRD installed?)"
-    error = KubeError(f"Error from server ({err.status}): {message}")
-    error.status = err.status  # type: ignore[attr-defined]
-    return error
+    return KubeError(f"Error from server ({err.status}): {message}", err.status)

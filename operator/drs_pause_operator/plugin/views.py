@@ -1,5 +1,9 @@
 """What ``kubectl drs`` prints: tables of objects, windows and jobs, sized for a terminal of 100
-columns (long cells wrap or end in an ellipsis), and the progress line of ``pause --wait``.
+columns, and the plan report of ``plan`` / ``pause --dry-run``.
+
+Tables never wrap a row: the job table shows the columns that say something for the object at
+hand and, when they do not fit, moves the least needed ones into the message lines below it
+(see :func:`jobs_table`); the other tables give way in their last column (an ellipsis).
 
 Pure functions of the objects as the API server returns them (dicts), so they are tested
 without a cluster.
@@ -8,21 +12,22 @@ without a cluster.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from rich import box
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-#: Phases after which nothing more happens to a job or an object without a person.
-SETTLED = frozenset({"Paused", "PartiallyPaused", "Failed"})
-#: Stalled reasons that only a change of the object can clear: waiting longer is pointless.
-BLOCKING = frozenset({"TooManyMatches", "NoMatches", "InvalidSpec"})
+from drs_pause_operator.resource.formats import fmt_seconds, parse_time
+from drs_pause_operator.resource.plans import PLANNED
+
 #: The widest table the plugin prints (a 100-column terminal).
 WIDTH = 100
+#: Stalled reasons that only a change of the object can clear: waiting longer is pointless.
+BLOCKING = frozenset({"TooManyMatches", "NoMatches", "InvalidSpec"})
 
 
 def _table(*columns: str, tight: bool = False) -> Table:
@@ -65,16 +70,6 @@ def _fill(text: str | None) -> Text:
     return Text(text or "", no_wrap=True, overflow="ellipsis")
 
 
-def parse_time(value: Any) -> dt.datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-
-
 def condition(obj: Mapping[str, Any], ctype: str) -> dict[str, Any]:
     for c in (obj.get("status") or {}).get("conditions") or []:
         if isinstance(c, dict) and c.get("type") == ctype:
@@ -90,20 +85,65 @@ def problem(obj: Mapping[str, Any]) -> tuple[str, str] | None:
     return None
 
 
-def _summary(obj: Mapping[str, Any]) -> dict[str, int]:
-    summary = (obj.get("status") or {}).get("summary") or {}
-    return {k: int(summary.get(k) or 0) for k in ("total", "paused", "failed", "pending")}
+def summary(obj: Mapping[str, Any]) -> dict[str, int]:
+    counts = (obj.get("status") or {}).get("summary") or {}
+    return {k: int(counts.get(k) or 0) for k in ("total", "paused", "failed", "pending")}
+
+
+def jobs_of(obj: Mapping[str, Any]) -> list[dict[str, Any]]:
+    return [j for j in (obj.get("status") or {}).get("jobs") or [] if isinstance(j, dict)]
+
+
+# -- the replication delay -----------------------------------------------------------------
+
+
+def delay_seconds(job: Mapping[str, Any]) -> int | None:
+    value = job.get("delaySeconds")
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def delay_text(job: Mapping[str, Any]) -> str:
+    """A job's last delay reading: ``7m12s``; ``n/a`` when it does not apply (read, no
+    number); ``-`` when it was never read."""
+    seconds = delay_seconds(job)
+    if seconds is not None:
+        return fmt_seconds(seconds)
+    return "n/a" if job.get("delayTime") else "-"
+
+
+def largest_delay(jobs: Iterable[Mapping[str, Any]]) -> str:
+    """The largest reading of these jobs; ``n/a`` when every reading says it does not apply;
+    empty when none was read."""
+    jobs = list(jobs)
+    known = [s for s in map(delay_seconds, jobs) if s is not None]
+    if known:
+        return fmt_seconds(max(known))
+    return "n/a" if any(j.get("delayTime") for j in jobs) else ""
+
+
+def _watches_delay(obj: Mapping[str, Any]) -> bool:
+    """Does the object read delays (a gate or catch-up), or did it read one?"""
+    return bool(_delay_settings(obj.get("spec") or {})
+                or any(j.get("delayTime") for j in jobs_of(obj)))
+
+
+# -- get -----------------------------------------------------------------------------------
 
 
 def objects_table(items: Iterable[Mapping[str, Any]], now: dt.datetime, *,
                   namespaces: bool = False) -> Table:
-    """One row per DrsJobPause: phase, paused/failed counts, next resume, age, message."""
+    """One row per DrsJobPause: phase, paused/failed counts, largest delay (a column only
+    when some object reads delays), next resume, age, message."""
+    items = list(items)
+    delays = any(_watches_delay(obj) for obj in items)
     columns = ["NAMESPACE"] if namespaces else []
-    table = _table(*columns, "NAME", "PHASE", "PAUSED", "FAILED", "RESUMES", "AGE", "MESSAGE")
+    columns += ["NAME", "PHASE", "PAUSED", "FAILED", *(["DELAY"] if delays else []), "RESUMES",
+                "AGE", "MESSAGE"]
+    table = _table(*columns)
     table.columns[-1].no_wrap = False  # the column that gives way (its cells stay one line)
     for obj in items:
         meta, status = obj.get("metadata") or {}, obj.get("status") or {}
-        s = _summary(obj)
+        s = summary(obj)
         found = problem(obj)
         message = f"{found[0]}: {found[1]}" if found else condition(obj, "Ready").get("message")
         row = [meta.get("namespace", "")] if namespaces else []
@@ -112,6 +152,7 @@ def objects_table(items: Iterable[Mapping[str, Any]], now: dt.datetime, *,
             status.get("phase") or "-",
             f"{s['paused']}/{s['total']}" if status else "-",
             str(s["failed"]) if status else "-",
+            *([largest_delay(jobs_of(obj))] if delays else []),
             until(status.get("resumeTime"), now),
             age(meta.get("creationTimestamp"), now),
             _fill(message),
@@ -145,45 +186,138 @@ def windows_table(items: Iterable[Mapping[str, Any]], now: dt.datetime, *,
     return table
 
 
-def jobs_table(obj: Mapping[str, Any]) -> Table:
-    """``describe``: one row per job: id, mode, phase, task state, error code, attempts and
-    resume phase (99 columns at most; the messages follow the table, see :func:`messages`)."""
-    table = _table("JOB ID", "MODE", "PHASE", "TASK STATUS", "ERROR", "TRY", "RESUME",
-                   tight=True)
-    for job in (obj.get("status") or {}).get("jobs") or []:
-        table.add_row(
-            str(job.get("jobId", "")),
-            str(job.get("pauseMode") or ""),
-            str(job.get("phase") or ""),
-            str(job.get("taskStatus") or "-"),
-            str(job.get("errorCode") or job.get("resumeErrorCode") or "-"),
-            str(job.get("attempts") or 0),
-            str(job.get("resumePhase") or "-"),
-        )
+# -- describe: the job table ---------------------------------------------------------------
+
+Cell = Callable[[Mapping[str, Any]], str]
+CELLS: dict[str, Cell] = {
+    "JOB ID": lambda j: str(j.get("jobId", "")),
+    "MODE": lambda j: str(j.get("pauseMode") or ""),
+    "PHASE": lambda j: str(j.get("phase") or ""),
+    "PLAN": lambda j: str(j.get("plan") or "-"),
+    "TASK STATUS": lambda j: str(j.get("taskStatus") or "-"),
+    "DELAY": delay_text,
+    "ERROR": lambda j: str(j.get("errorCode") or j.get("resumeErrorCode") or "-"),
+    "TRY": lambda j: str(j.get("attempts") or 0),
+    "RESUME": lambda j: str(j.get("resumePhase") or "-"),
+}
+#: When a table is too wide: first one space between columns instead of two, then these
+#: columns go, in this order (a plan verdict and an error code move to the message lines,
+#: attempts and the mode are left out).
+GIVE_WAY = ("PLAN", "ERROR", "TRY", "MODE")
+
+
+def job_columns(obj: Mapping[str, Any]) -> list[str]:
+    """The columns that say something about this object's jobs, before fitting."""
+    jobs = jobs_of(obj)
+    delay = ["DELAY"] if _watches_delay(obj) else []
+    if (obj.get("status") or {}).get("phase") == PLANNED:
+        # Nothing was sent: the pause phase (Pending), attempts and errors say nothing.
+        return ["JOB ID", "MODE", "PLAN", "TASK STATUS", *delay]
+    columns = ["JOB ID", "MODE", "PHASE", "TASK STATUS", *delay]
+    if any(j.get("errorCode") or j.get("resumeErrorCode") for j in jobs):
+        columns.append("ERROR")
+    columns.append("TRY")
+    if any(j.get("resumePhase") for j in jobs):
+        columns.append("RESUME")
+    if any(j.get("plan") for j in jobs):
+        columns.append("PLAN")
+    return columns
+
+
+def _build(columns: Sequence[str], jobs: list[dict[str, Any]], tight: bool) -> Table:
+    table = _table(*columns, tight=tight)
+    table.columns[0].min_width = max((len(CELLS["JOB ID"](j)) for j in jobs), default=6)
+    for job in jobs:
+        table.add_row(*(CELLS[c](job) for c in columns))
     return table
 
 
-def messages(obj: Mapping[str, Any]) -> Table | None:
-    """Each job's error message (pause, then resume), wrapped under its id and code."""
+def _width(table: Table) -> int:
+    console = Console(width=10_000)
+    return Measurement.get(console, console.options, table).maximum
+
+
+def fit_jobs(obj: Mapping[str, Any], width: int = WIDTH) -> tuple[Table, list[str]]:
+    """The job table at most ``width`` wide, and the columns it shows."""
+    jobs = jobs_of(obj)
+    columns = job_columns(obj)
+    table = _build(columns, jobs, tight=False)
+    if _width(table) <= width:
+        return table, columns
+    table = _build(columns, jobs, tight=True)
+    for name in GIVE_WAY:
+        if _width(table) <= width:
+            break
+        if name in columns and len(columns) > 2:
+            columns = [c for c in columns if c != name]
+            table = _build(columns, jobs, tight=True)
+    return table, columns
+
+
+def jobs_table(obj: Mapping[str, Any], width: int = WIDTH) -> Table:
+    return fit_jobs(obj, width)[0]
+
+
+def messages(obj: Mapping[str, Any], shown: Sequence[str] = tuple(CELLS)) -> Table | None:
+    """Under the job table, per job: its plan's message (with the verdict when the table has
+    no PLAN column), its error messages (pause, then resume; with the code alone when the
+    table has no ERROR column), wrapped under the job's id."""
     table = Table(box=None, show_header=False, pad_edge=False, padding=(0, 1))
     table.add_column(no_wrap=True)
     table.add_column(overflow="fold")
-    for job in (obj.get("status") or {}).get("jobs") or []:
+    for job in jobs_of(obj):
+        lines = []
+        plan, why = job.get("plan"), job.get("planMessage")
+        if plan and (why or "PLAN" not in shown):
+            lines.append(f"{plan}: {why}" if why else str(plan))
         for code, text in ((job.get("errorCode"), job.get("errorMessage")),
                            (job.get("resumeErrorCode"), job.get("resumeErrorMessage"))):
             if text:
-                table.add_row(str(job.get("jobId", "")), f"{code or '-'}: {text}")
+                lines.append(f"{code or '-'}: {text}")
+            elif code and "ERROR" not in shown:
+                lines.append(str(code))
+        for line in lines:
+            table.add_row(str(job.get("jobId", "")), line)
     return table if table.row_count else None
 
 
-def describe(obj: Mapping[str, Any], now: dt.datetime) -> RenderableType:
+def _job_section(obj: Mapping[str, Any], width: int) -> list[RenderableType]:
+    table, shown = fit_jobs(obj, width)
+    parts: list[RenderableType] = [table]
+    notes = messages(obj, shown)
+    if notes is not None:
+        parts += [Text("Messages:"), notes]
+    return parts
+
+
+# -- describe ------------------------------------------------------------------------------
+
+
+def _delay_settings(spec: Mapping[str, Any]) -> list[str]:
+    lines = []
+    gate = spec.get("delayGate")
+    if isinstance(gate, dict):
+        lines.append(f"Delay gate: maxDelay {gate.get('maxDelay')}, "
+                     f"waitUpTo {gate.get('waitUpTo') or '0s'}, "
+                     f"onTimeout {gate.get('onTimeout') or 'Pause'}")
+    resume = spec.get("resume")
+    catch_up = resume.get("catchUp") if isinstance(resume, dict) else None
+    if isinstance(catch_up, dict):
+        lines.append(f"Catch-up:   maxDelay {catch_up.get('maxDelay')}, timeout "
+                     f"{catch_up.get('timeout') or '1h'}")
+    return lines
+
+
+def describe(obj: Mapping[str, Any], now: dt.datetime, width: int = WIDTH) -> RenderableType:
     meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
-    s = _summary(obj)
+    s = summary(obj)
+    phase = status.get("phase") or "Pending"
+    counts = (f"{s['total']} jobs planned" if phase == PLANNED else
+              f"paused {s['paused']}/{s['total']}, failed {s['failed']}, pending {s['pending']}")
     lines = [
         f"Name:       {meta.get('namespace', '')}/{meta.get('name', '')}",
         f"Project:    {spec.get('projectId', '')}",
-        f"Phase:      {status.get('phase') or 'Pending'}  "
-        f"(paused {s['paused']}/{s['total']}, failed {s['failed']}, pending {s['pending']})",
+        f"Phase:      {phase}  ({counts})",
         f"Age:        {age(meta.get('creationTimestamp'), now)}",
     ]
     ready = condition(obj, "Ready")
@@ -199,45 +333,25 @@ def describe(obj: Mapping[str, Any], now: dt.datetime) -> RenderableType:
                      f"{len(selection.get('jobIds') or [])} chosen at "
                      f"{selection.get('resolvedTime') or '-'} "
                      f"(generation {selection.get('observedGeneration')})")
+    lines += _delay_settings(spec)
+    if status.get("plannedTime"):
+        lines.append(f"Planned:    {status['plannedTime']} ({age(status['plannedTime'], now)} "
+                     "ago; kubectl drs replan plans again)")
     if status.get("resumeTime"):
         lines.append(f"Resumes:    {status['resumeTime']}")
     parts: list[RenderableType] = [Text("\n".join(lines))]
-    if status.get("jobs"):
-        parts += [Text(""), jobs_table(obj)]
-        errors = messages(obj)
-        if errors is not None:
-            parts += [Text("Messages:"), errors]
+    if jobs_of(obj):
+        parts += [Text(""), *_job_section(obj, width)]
     return Group(*parts)
 
 
-@dataclass(frozen=True)
-class Progress:
-    """Where an object stands, as ``pause --wait`` shows it."""
+# -- plan ----------------------------------------------------------------------------------
 
-    total: int
-    paused: int
-    failed: int
-    pending: int
-    phase: str
-    settled: bool
-    blocked: tuple[str, str] | None = None
 
-    @classmethod
-    def of(cls, obj: Mapping[str, Any]) -> Progress:
-        meta, status = obj.get("metadata") or {}, obj.get("status") or {}
-        s = _summary(obj)
-        current = int(status.get("observedGeneration") or 0) >= int(meta.get("generation") or 1)
-        phase = str(status.get("phase") or "Pending")
-        found = problem(obj)
-        blocked = found if found and found[0] in BLOCKING and current else None
-        settled = current and phase in SETTLED and s["pending"] == 0 and s["total"] > 0
-        return cls(s["total"], s["paused"], s["failed"], s["pending"], phase, settled, blocked)
-
-    def line(self) -> str:
-        return (f"paused {self.paused}/{self.total}  failed {self.failed}  "
-                f"pending {self.pending}  ({self.phase})")
-
-    @property
-    def exit_code(self) -> int:
-        """0 when every job is paused, 1 otherwise (some failed, or none could be chosen)."""
-        return 0 if self.settled and self.total and self.paused == self.total else 1
+def plan_report(obj: Mapping[str, Any], width: int = WIDTH) -> RenderableType:
+    """``plan``: the verdict table, the verdicts' messages, and the one-line summary."""
+    parts = _job_section(obj, width) if jobs_of(obj) else [Text("No jobs.")]
+    ready = condition(obj, "Ready")
+    parts.append(Text(str(ready.get("message") or (obj.get("status") or {}).get("phase")),
+                      overflow="fold"))
+    return Group(*parts)
