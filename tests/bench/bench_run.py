@@ -35,6 +35,7 @@ from kubernetes import client as k8s
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_catchup
 from bench_support import (
     GROUP,
     PLURAL,
@@ -453,6 +454,7 @@ def sent_not_once(calls: list[dict[str, Any]], jobs: list[str], paused: set[str]
 def summarize_calls(calls: list[dict[str, Any]], owner: dict[str, int]) -> dict[str, Any]:
     pauses = [c for c in calls if c.get("endpoint") == "pause"]
     statuses = [c for c in calls if c.get("endpoint") == "status"]
+    progresses = [c for c in calls if c.get("endpoint") == "progress"]
     throttled = sum(1 for c in calls if c.get("status") == 429)
     sizes = [len(c.get("job_ids") or []) for c in pauses if c.get("status") == 200]
     objects = [len({owner.get(j) for j in c.get("job_ids") or []})
@@ -460,6 +462,7 @@ def summarize_calls(calls: list[dict[str, Any]], owner: dict[str, int]) -> dict[
     return {
         "pause_requests": len(pauses),
         "status_requests": len(statuses),
+        "progress_requests": len(progresses),
         "requests": len(calls),
         "throttled": throttled,
         "throttled_share": throttled / len(calls) if calls else 0.0,
@@ -524,6 +527,7 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> list[list[str]]:
         row("latency", "operator / floor (p50)", f"{lat['ratio_p50']:.2f}x", "<= 2x",
             lat["ratio_p50"] <= 2.0)
         row("latency", "operator / floor (p95)", f"{lat['ratio_p95']:.2f}x")
+    bench_catchup.rows(results, row)
     b = results.get("burst")
     if b:
         row("burst", "objects x jobs", f"{b['objects']} x {b['jobs_per_object']}")
@@ -542,6 +546,8 @@ def table(results: dict[str, Any], args: argparse.Namespace) -> list[list[str]]:
             f"<= {b['pause_request_bound']:.0f}",
             b["operator_pause_requests"] <= b["pause_request_bound"])
         row("burst", "status requests (operator)", str(b["operator_status_requests"]))
+        row("burst", "batch-progress requests (operator; no delay gate)",
+            str(b["operator_progress_requests"]), "0", b["operator_progress_requests"] == 0)
         row("burst", "jobs per pause request avg / max",
             f"{b['operator_jobs_per_pause_avg']:.1f} / {b['operator_jobs_per_pause_max']}")
         row("burst", "objects per pause request avg", f"{b['operator_objects_per_pause_avg']:.1f}")
@@ -620,7 +626,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--skip-baseline", action="store_true",
                    help="burst: do not run the SDK baseline (for quick experiments)")
     p.add_argument("--idle-seconds", type=float, default=10.0, help="window for idle CPU")
-    p.add_argument("--only", default="latency,burst,scale",
+    p.add_argument("--only", default="latency,catchup,burst,scale",
                    help="comma-separated scenarios to run")
     p.add_argument("--operator-arg", action="append", default=[],
                    help="extra argument for the operator (repeatable, e.g. --operator-arg=--x)")
@@ -655,10 +661,13 @@ def main(argv: list[str] | None = None) -> int:
             bench = Bench(args, cp, sim, args.out)
             try:
                 bench.prepare()
-                if only & {"latency", "burst"}:
+                if only & {"latency", "catchup", "burst"}:
                     op = bench.operator(f"--batch-size={args.batch_size}")
                     if "latency" in only:
                         bench.latency(op)
+                    if "catchup" in only:
+                        bench_catchup.catch_up(bench, PROJECT, SECRET, NS_LATENCY, NS_FLOOR,
+                                               AK, SK)
                     if "burst" in only:
                         bench.burst(op)
                     op.stop()

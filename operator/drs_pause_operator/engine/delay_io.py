@@ -9,6 +9,7 @@ objects, rate-limited like batch-status); an object without ``spec.delayGate`` a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from drs_pause_operator.drs.errors import DrsError
@@ -18,6 +19,7 @@ from drs_pause_operator.engine.leg_io import LegContext
 from drs_pause_operator.resource import delay
 from drs_pause_operator.resource.job import Job
 from drs_pause_operator.resource.spec import CatchUp, DelayGate
+from drs_pause_operator.resource.verbs import PAUSE, RESUME, Verb
 
 
 async def read(ctx: LegContext, ids: list[str]) -> dict[str, Any] | None:
@@ -42,32 +44,32 @@ def _poll(ctx: LegContext) -> dt.timedelta:
     return dt.timedelta(seconds=ctx.delay_poll)
 
 
-async def gate(ctx: LegContext, spec: DelayGate | None, jobs: list[Job]) -> list[Job]:
-    """The delay gate: pause legs never sent pass, wait or time out (resource/delay.py)."""
-    now = ctx.clock()
-    ids = delay.gate_due(spec, jobs, now)
+Apply = Callable[..., tuple[list[Job], list[delay.Event]]]
+
+
+async def _step(ctx: LegContext, verb: Verb, spec: Any, jobs: list[Job], ids: list[str],
+                apply: Apply) -> list[Job]:
+    """Read the delays of ``ids`` and fold them in with ``apply``; on a failed reading the
+    verb's legs wait (nothing of them is sent or decided in this pass)."""
     if spec is None or not ids:
         return jobs
+    now = ctx.clock()
     answers = await read(ctx, ids)
     if answers is None:
-        later = now + dt.timedelta(seconds=ctx.policy.transient_retry)
-        return delay.hold_gated(jobs, ids, later)
-    jobs, events = delay.apply_gate(spec, jobs, ids, answers, ctx.clock(), _poll(ctx))
+        return delay.hold(verb, jobs, ids, now + dt.timedelta(seconds=ctx.policy.transient_retry))
+    jobs, events = apply(spec, jobs, ids, answers, ctx.clock(), _poll(ctx))
     ctx.events += events
     return jobs
+
+
+async def gate(ctx: LegContext, spec: DelayGate | None, jobs: list[Job]) -> list[Job]:
+    """The delay gate: pause legs never sent pass, wait or time out (resource/delay.py)."""
+    ids = delay.gate_due(spec, jobs, ctx.clock())
+    return await _step(ctx, PAUSE, spec, jobs, ids, delay.apply_gate)
 
 
 async def catch_up(ctx: LegContext, spec: CatchUp | None, jobs: list[Job]) -> list[Job]:
     """Catch-up: verified resumes wait for a small delay, or time out (resource/delay.py)."""
     jobs = delay.begin_catch_up(spec, jobs)
-    now = ctx.clock()
-    ids = delay.catch_up_due(spec, jobs, now)
-    if spec is None or not ids:
-        return jobs
-    answers = await read(ctx, ids)
-    if answers is None:
-        later = now + dt.timedelta(seconds=ctx.policy.transient_retry)
-        return delay.hold_catch_up(jobs, ids, later)
-    jobs, events = delay.apply_catch_up(spec, jobs, ids, answers, ctx.clock(), _poll(ctx))
-    ctx.events += events
-    return jobs
+    ids = delay.catch_up_due(spec, jobs, ctx.clock())
+    return await _step(ctx, RESUME, spec, jobs, ids, delay.apply_catch_up)

@@ -34,6 +34,7 @@ from drs_pause_operator.resource.verbs import (
     FAILED,
     PENDING,
     RESUMED,
+    Verb,
 )
 
 DELAY_TOO_HIGH = "DelayTooHigh"
@@ -150,24 +151,22 @@ def apply_gate(
                                       MAX_MESSAGE),
             )
             out.append(job.update(pause=leg, delay_gate_since=None))
-    events: list[Event] = []
-    if paused_anyway:
-        events.append(("Warning", "DelayGateTimedOut",
-                       f"pausing anyway after waiting {gate.wait_up_to} for a replication delay "
-                       f"<= {gate.max_delay} (delayGate.onTimeout: Pause): "
-                       + ", ".join(paused_anyway)))
-    if skipped:
-        events.append(("Warning", "DelayGateTimedOut",
-                       f"not pausing after waiting {gate.wait_up_to} for a replication delay "
-                       f"<= {gate.max_delay} (delayGate.onTimeout: Skip): " + ", ".join(skipped)))
-    return out, events
+    waited = f"after waiting {gate.wait_up_to} for a replication delay <= {gate.max_delay}"
+    return out, _events(
+        ("Warning", "DelayGateTimedOut", f"pausing anyway {waited} (delayGate.onTimeout: "
+         "Pause)", paused_anyway),
+        ("Warning", "DelayGateTimedOut", f"not pausing {waited} (delayGate.onTimeout: Skip)",
+         skipped),
+    )
 
 
-def hold_gated(jobs: list[Job], ids: Iterable[str], until: dt.datetime) -> list[Job]:
-    """No reading this pass (the call failed): the gated legs wait, nothing is sent."""
+def hold(verb: Verb, jobs: list[Job], ids: Iterable[str], until: dt.datetime) -> list[Job]:
+    """No reading this pass (the call failed): the verb's legs read in ``ids`` wait until
+    ``until`` (a gated pause is not sent meanwhile)."""
     wanted = set(ids)
     return [
-        j.update(pause=j.pause.update(next_attempt_time=until)) if j.job_id in wanted else j
+        j.with_leg(verb, j.leg(verb).update(next_attempt_time=until)) if j.job_id in wanted
+        else j
         for j in jobs
     ]
 
@@ -235,25 +234,18 @@ def apply_catch_up(
             continue
         later = now + (poll if r.known else min(poll, UNKNOWN_RETRY))
         out.append(job.update(resume=job.resume.update(next_attempt_time=min(later, deadline))))
-    events: list[Event] = []
-    if caught:
-        events.append(("Normal", "CaughtUp",
-                       f"{len(caught)} task(s) caught up (replication delay <= "
-                       f"{catch_up.max_delay}): " + ", ".join(caught)))
-    if late:
-        events.append(("Warning", "CatchUpTimedOut",
-                       f"not caught up within {catch_up.timeout} (replication delay > "
-                       f"{catch_up.max_delay}); the tasks keep running: " + ", ".join(late)))
-    return out, events
+    return out, _events(
+        ("Normal", "CaughtUp",
+         f"{len(caught)} task(s) caught up (replication delay <= {catch_up.max_delay})", caught),
+        ("Warning", "CatchUpTimedOut", f"not caught up within {catch_up.timeout} (replication "
+         f"delay > {catch_up.max_delay}); the tasks keep running", late),
+    )
 
 
-def hold_catch_up(jobs: list[Job], ids: Iterable[str], until: dt.datetime) -> list[Job]:
-    """No reading this pass (the call failed): read again later."""
-    wanted = set(ids)
-    return [
-        j.update(resume=j.resume.update(next_attempt_time=until)) if j.job_id in wanted else j
-        for j in jobs
-    ]
+def _events(*kinds: tuple[str, str, str, list[str]]) -> list[Event]:
+    """One Event per kind that has tasks: its text, then the tasks."""
+    return [(type_, reason, f"{text}: " + ", ".join(tasks))
+            for type_, reason, text, tasks in kinds if tasks]
 
 
 def next_reading(jobs: Iterable[Job], now: dt.datetime) -> dt.datetime | None:

@@ -69,17 +69,14 @@ def _duration(text: str) -> str:
     return text
 
 
-class DelayGate(BaseModel):
-    """spec.delayGate: pause a task only once its replication delay is small
-    (``resource/delay.py``)."""
+class _DelayLimit(BaseModel):
+    """A replication delay limit (``maxDelay``) and how long to wait for it."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     max_delay: str = Field(alias="maxDelay")
-    wait_up_to: str = Field("0s", alias="waitUpTo")
-    on_timeout: Literal["Pause", "Skip"] = Field("Pause", alias="onTimeout")
 
-    @field_validator("max_delay", "wait_up_to")
+    @field_validator("max_delay", "wait_up_to", "timeout", check_fields=False)
     @classmethod
     def _durations(cls, value: str) -> str:
         return _duration(value)
@@ -87,28 +84,24 @@ class DelayGate(BaseModel):
     @property
     def max_delay_seconds(self) -> int:
         return int(parse_duration(self.max_delay).total_seconds())
+
+
+class DelayGate(_DelayLimit):
+    """spec.delayGate: pause a task only once its replication delay is small
+    (``resource/delay.py``)."""
+
+    wait_up_to: str = Field("0s", alias="waitUpTo")
+    on_timeout: Literal["Pause", "Skip"] = Field("Pause", alias="onTimeout")
 
     @property
     def wait(self) -> dt.timedelta:
         return parse_duration(self.wait_up_to)
 
 
-class CatchUp(BaseModel):
+class CatchUp(_DelayLimit):
     """spec.resume.catchUp: a resume is done only once the task has caught up again."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    max_delay: str = Field(alias="maxDelay")
     timeout: str = "1h"
-
-    @field_validator("max_delay", "timeout")
-    @classmethod
-    def _durations(cls, value: str) -> str:
-        return _duration(value)
-
-    @property
-    def max_delay_seconds(self) -> int:
-        return int(parse_duration(self.max_delay).total_seconds())
 
     @property
     def limit(self) -> dt.timedelta:

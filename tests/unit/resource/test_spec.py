@@ -4,6 +4,7 @@ spec.resume's durations and times."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 import pytest
@@ -154,3 +155,34 @@ def test_bad_resume_specs_are_refused(resume_spec: dict[str, Any]) -> None:
     with pytest.raises(SpecError):
         parse_spec({"projectId": "p", "jobs": [{"jobId": J1, "pauseMode": "all"}],
                     "resume": resume_spec})
+
+
+@pytest.mark.parametrize(
+    ("extra", "error"),
+    [
+        ({"delayGate": {}}, "spec.delayGate.maxDelay: Field required"),
+        ({"delayGate": {"maxDelay": "5x"}}, "'5x' is not a duration"),
+        ({"delayGate": {"maxDelay": "5m", "waitUpTo": "soon"}}, "spec.delayGate.waitUpTo"),
+        ({"delayGate": {"maxDelay": "5m", "onTimeout": "Wait"}}, "'Pause' or 'Skip'"),
+        ({"delayGate": {"maxDelay": "5m", "extra": 1}}, "spec.delayGate.extra"),
+        ({"resume": {"catchUp": {"timeout": "1h"}}}, "spec.resume.catchUp.maxDelay"),
+        ({"resume": {"catchUp": {"maxDelay": "1m", "timeout": "1d"}}}, "'1d' is not a duration"),
+        ({"dryRun": "maybe"}, "spec.dryRun"),
+    ],
+)
+def test_bad_delay_and_plan_fields_say_which(extra: dict, error: str) -> None:
+    with pytest.raises(SpecError, match=re.escape(error)):
+        parse_spec(_spec(**extra))
+
+
+def test_delay_and_plan_fields_parse() -> None:
+    spec = parse_spec(_spec(dryRun=True,
+                            delayGate={"maxDelay": "5m", "waitUpTo": "30m", "onTimeout": "Skip"},
+                            resume={"after": "2h", "catchUp": {"maxDelay": "1m"}}))
+    assert spec.dry_run and spec.delay_gate is not None and spec.resume is not None
+    assert (spec.delay_gate.max_delay_seconds, spec.delay_gate.wait.total_seconds()) == (300, 1800)
+    assert spec.delay_gate.on_timeout == "Skip"
+    assert spec.resume.catch_up is not None
+    assert (spec.resume.catch_up.max_delay_seconds, spec.resume.catch_up.limit.total_seconds()
+            ) == (60, 3600)  # timeout defaults to 1h
+    assert parse_spec(_spec()).delay_gate is None and not parse_spec(_spec()).dry_run

@@ -1,0 +1,139 @@
+"""Scenario 4 of ``make bench``: a resume with ``spec.resume.catchUp``, from the moment it is due
+until the object reads Resumed (caught up), against its floor.
+
+The operator's object has paused its one task and waits with ``resume.catchUp`` (maxDelay 1m);
+the resume becomes due when the benchmark sets ``drs.cloudops.dev/resume-now`` (t0). The task's
+replication delay is 0, so the first reading is under maxDelay. The **floor** does only the
+irreducible work from t0, with warm connections: one batch-retry-task call, one batch-status
+call, one batch-progress reading, one status PATCH (Resumed, caught up). Both are timed until a
+watch in the benchmark sees phase Resumed, interleaved run by run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+from bench_support import GROUP, PLURAL, VERSION, create_object, djp_body, percentile, progress
+from kubernetes import client as k8s
+
+from drs_pause_operator.drs.auth import AkSkAuth
+from drs_pause_operator.resource.job import Job, Leg
+from drs_pause_operator.resource.status import ObjectStatus, render
+from drs_pause_operator.resource.verbs import PAUSED, RESUMED
+
+if TYPE_CHECKING:
+    from bench_run import Bench
+
+CATCH_UP = {"catchUp": {"maxDelay": "1m", "timeout": "10m"}}
+RESUME_NOW = f"{GROUP}/resume-now"
+
+
+def catch_up(bench: Bench, project: str, secret: str, ns_op: str, ns_floor: str,
+             ak: str, sk: str) -> None:
+    runs, warm = bench.args.runs, 2
+    ids = [f"c{n:07d}-0000-4000-8000-000000000000" for n in range(2 * (runs + warm))]
+    bench.sim.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED", "delay_seconds": 0}
+                    for j in ids])
+    floor = CatchUpFloor(bench.sim.url, bench.custom, project, ak, sk, ns_floor, secret)
+    op_times, floor_times = [], []
+    progress(f"catch-up: {runs} runs each of operator and floor (+{warm} warm-up)")
+    for i in range(runs + warm):
+        t_op = _operator_once(bench, ns_op, project, secret, f"cu-{i:03d}", ids[2 * i])
+        time.sleep(0.3)
+        t_floor = floor.run(bench, f"cufloor-{i:03d}", ids[2 * i + 1])
+        time.sleep(0.3)
+        if i >= warm:
+            op_times.append(t_op)
+            floor_times.append(t_floor)
+    floor.close()
+    r: dict[str, Any] = {
+        "operator_p50_ms": percentile(op_times, 50) * 1000,
+        "operator_p95_ms": percentile(op_times, 95) * 1000,
+        "floor_p50_ms": percentile(floor_times, 50) * 1000,
+        "floor_p95_ms": percentile(floor_times, 95) * 1000,
+        "runs": runs,
+        "operator_ms": [round(t * 1000, 1) for t in op_times],
+        "floor_ms": [round(t * 1000, 1) for t in floor_times],
+    }
+    r["ratio_p50"] = r["operator_p50_ms"] / r["floor_p50_ms"]
+    r["ratio_p95"] = r["operator_p95_ms"] / r["floor_p95_ms"]
+    bench.results["catch_up"] = r
+    progress(f"catch-up: operator p50 {r['operator_p50_ms']:.0f} ms, floor p50 "
+             f"{r['floor_p50_ms']:.0f} ms, ratio {r['ratio_p50']:.2f}")
+
+
+def _operator_once(bench: Bench, ns: str, project: str, secret: str, name: str,
+                   job: str) -> float:
+    body = djp_body(ns, name, project, [(job, "target")], secret)
+    body["spec"]["resume"] = CATCH_UP
+    create_object(bench.custom, body)
+    bench.watcher.wait([(ns, name)], ["Paused"], 30, f"operator {name} paused")
+    t0 = time.monotonic()
+    bench.custom.patch_namespaced_custom_object(
+        GROUP, VERSION, ns, PLURAL, name,
+        {"metadata": {"annotations": {RESUME_NOW: str(t0)}}},
+    )
+    seen = bench.watcher.wait([(ns, name)], ["Resumed"], 30, f"operator {name} resumed")
+    return seen[(ns, name)] - t0
+
+
+class CatchUpFloor:
+    """The irreducible work of a caught-up resume, with warm connections."""
+
+    def __init__(self, url: str, custom: k8s.CustomObjectsApi, project: str, ak: str, sk: str,
+                 ns: str, secret: str) -> None:
+        self.custom, self.ns, self.secret, self.project = custom, ns, secret, project
+        self.http = httpx.Client(base_url=url, auth=AkSkAuth(ak, sk, project), trust_env=False,
+                                 timeout=10.0)
+        self.base = f"/v3/{project}/jobs"
+
+    def run(self, bench: Bench, name: str, job: str) -> float:
+        # Not timed: the object, and its task paused by "someone" (the floor itself).
+        create_object(self.custom, djp_body(self.ns, name, self.project, [(job, "target")],
+                                            self.secret))
+        paused = self.http.post(f"{self.base}/batch-pause-task",
+                                json={"jobs": [{"job_id": job, "pause_mode": "target"}]}).json()
+        assert paused["results"][0]["status"] == "success", paused
+        t0 = time.monotonic()
+        resumed = self.http.post(f"{self.base}/batch-retry-task",
+                                 json={"jobs": [{"job_id": job, "is_sync_re_edit": True}]})
+        assert resumed.json()["results"][0]["status"] == "success", resumed.text
+        state = self.http.post(f"{self.base}/batch-status",
+                               json={"jobs": [job], "page_req": {"cur_page": 1, "per_page": 1}})
+        task = state.json()["results"][0]["status"]
+        assert task == "INCRE_TRANSFER_STARTED", task
+        progress_answer = self.http.post(f"{self.base}/batch-progress", json={"jobs": [job]})
+        delay = int(progress_answer.json()["results"][0]["incre_trans_delay"])
+        assert delay <= 60, delay
+        when = dt.datetime.now(dt.UTC)
+        jobs = [Job(job_id=job, pause_mode="target", task_status=task,
+                    pause=Leg(phase=PAUSED, api_status="success", attempts=1),
+                    resume=Leg(phase=RESUMED, attempts=1, accepted_time=when),
+                    delay_seconds=delay, delay_time=when, caught_up_time=when)]
+        status = render({}, ObjectStatus(jobs, 1, paused_at=when), when)
+        answer = self.custom.patch_namespaced_custom_object_status(
+            GROUP, VERSION, self.ns, PLURAL, name, {"status": status},
+            _content_type="application/merge-patch+json", _preload_content=False,
+        )
+        answer.read()
+        seen = bench.watcher.wait([(self.ns, name)], ["Resumed"], 30, f"floor {name}")
+        return seen[(self.ns, name)] - t0
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def rows(results: dict[str, Any], row: Any) -> None:
+    c = results.get("catch_up")
+    if not c:
+        return
+    row("catch-up", "operator resume due->caught up p50 / p95",
+        f"{c['operator_p50_ms']:.0f} / {c['operator_p95_ms']:.0f} ms")
+    row("catch-up", "floor resume due->caught up p50 / p95",
+        f"{c['floor_p50_ms']:.0f} / {c['floor_p95_ms']:.0f} ms")
+    row("catch-up", "operator / floor (p50)", f"{c['ratio_p50']:.2f}x", "<= 1.2x",
+        c["ratio_p50"] <= 1.2)
+    row("catch-up", "operator / floor (p95)", f"{c['ratio_p95']:.2f}x")
