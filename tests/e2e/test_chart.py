@@ -472,7 +472,7 @@ ALL_SETTINGS = {
         "allowInsecureHttp": False,
         "caBundle": {"configMapName": "corp-ca", "key": "bundle.pem"},
         "batchSize": 50, "maxConcurrency": 4, "requestTimeout": 12.5, "verifyTimeout": 0,
-        "rateLimit": 2.5, "rateBurst": 5, "coalesceWindow": 0.1,
+        "delayPollInterval": 7, "dryRun": True, "rateLimit": 2.5, "rateBurst": 5, "coalesceWindow": 0.1,
         "logFormat": "text", "logLevel": "WARNING",
         "leaseName": "drs-leader", "leaseNamespace": "ops-leases", "leaseDuration": 30,
         "leaseRenewDeadline": 20, "leaseRetryPeriod": 4,
@@ -504,6 +504,7 @@ def test_every_operator_setting_is_a_chart_value_the_operator_accepts(tmp_path):
     assert (loaded.rate_limit, loaded.coalesce_window) == (2.5, 0.1)
     assert (loaded.metrics_port, loaded.log_format, loaded.log_level) == (9191, "text", "WARNING")
     assert loaded.allow_insecure_http is False
+    assert (loaded.delay_poll_interval, loaded.dry_run) == (7.0, True)
     assert (loaded.lease_name, loaded.lease_namespace) == ("drs-leader", "ops-leases")
     assert (loaded.lease_duration, loaded.lease_renew_deadline,
             loaded.lease_retry_period) == (30, 20.0, 4.0)
