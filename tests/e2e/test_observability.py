@@ -41,7 +41,7 @@ def test_metrics_liveness_and_json_logs(cluster, namespace, simulator, start_ope
     assert 'drs_pause_job_results_total{code="",result="success"} 1.0' in text
     assert 'drs_pause_jobs{phase="Paused"} 1.0' in text
     assert 'drs_pause_kube_writes_total{kind="status"}' in text
-    # The names before the Prometheus naming clean-up are gone (README, Changelog).
+    # The names before the Prometheus naming clean-up are gone (CHANGELOG.md).
     assert "drs_pause_drs_" not in text and "drs_pause_throttled" not in text
     assert "drs_pause_pause_" not in text
 

@@ -404,7 +404,7 @@ def test_build_info() -> None:
 
 
 # Every series the operator exports, by name and type. A change here renames a series on
-# dashboards and alerts: note it in the README's Changelog.
+# dashboards and alerts: note it in CHANGELOG.md.
 EXPECTED_SERIES = {
     "drs_pause_build_info": "gauge",
     "drs_pause_requests": "counter",
