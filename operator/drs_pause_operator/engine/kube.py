@@ -1,8 +1,9 @@
 """Writes and reads against the Kubernetes API that kopf does not do for us.
 
-Status goes through the status subresource as one JSON merge patch; Events are core/v1 Events;
-Secrets are read with GET only (no list/watch, so RBAC can stay at `get` on named Secrets).
-The ``kubernetes`` client is synchronous, so calls run in a bounded thread pool.
+Status goes through the status subresource as one JSON patch that first tests the object's uid;
+Events are core/v1 Events; Secrets are read with GET only (no list/watch, so RBAC can stay at
+`get` on named Secrets); a window's children are listed, created and deleted here too. The
+``kubernetes`` client is synchronous, so calls run in a bounded thread pool.
 """
 
 from __future__ import annotations
