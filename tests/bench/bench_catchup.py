@@ -2,8 +2,9 @@
 until the object reads Resumed (caught up), against its floor.
 
 The operator's object has paused its one task and waits with ``resume.catchUp`` (maxDelay 1m);
-the resume becomes due when the benchmark sets ``drs.cloudops.dev/resume-now`` (t0). The task's
-replication delay is 0, so the first reading is under maxDelay. The **floor** does only the
+the benchmark then sets ``spec.resume.at`` a second ahead: that moment is t0, and the operator
+wakes for it on its own timer. The task's replication delay is 0, so the first reading is under
+maxDelay. The **floor** does only the
 irreducible work from t0, with warm connections: one batch-retry-task call, one batch-status
 call, one batch-progress reading, one status PATCH (Resumed, caught up). Both are timed until a
 watch in the benchmark sees phase Resumed, interleaved run by run.
@@ -28,7 +29,8 @@ if TYPE_CHECKING:
     from bench_run import Bench
 
 CATCH_UP = {"catchUp": {"maxDelay": "1m", "timeout": "10m"}}
-RESUME_NOW = f"{GROUP}/resume-now"
+#: How far ahead of now the benchmark sets resume.at (time for the spec change's own pass).
+AHEAD = 1.5
 
 
 def catch_up(bench: Bench, project: str, secret: str, ns_op: str, ns_floor: str,
@@ -71,10 +73,11 @@ def _operator_once(bench: Bench, ns: str, project: str, secret: str, name: str,
     body["spec"]["resume"] = CATCH_UP
     create_object(bench.custom, body)
     bench.watcher.wait([(ns, name)], ["Paused"], 30, f"operator {name} paused")
-    t0 = time.monotonic()
+    due = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=AHEAD)
+    t0 = time.monotonic() + AHEAD
+    at = due.isoformat(timespec="milliseconds").replace("+00:00", "Z")
     bench.custom.patch_namespaced_custom_object(
-        GROUP, VERSION, ns, PLURAL, name,
-        {"metadata": {"annotations": {RESUME_NOW: str(t0)}}},
+        GROUP, VERSION, ns, PLURAL, name, {"spec": {"resume": {**CATCH_UP, "at": at}}},
     )
     seen = bench.watcher.wait([(ns, name)], ["Resumed"], 30, f"operator {name} resumed")
     return seen[(ns, name)] - t0
@@ -97,6 +100,7 @@ class CatchUpFloor:
         paused = self.http.post(f"{self.base}/batch-pause-task",
                                 json={"jobs": [{"job_id": job, "pause_mode": "target"}]}).json()
         assert paused["results"][0]["status"] == "success", paused
+        time.sleep(AHEAD)  # as long as the operator's object waits for its resume
         t0 = time.monotonic()
         resumed = self.http.post(f"{self.base}/batch-retry-task",
                                  json={"jobs": [{"job_id": job, "is_sync_re_edit": True}]})

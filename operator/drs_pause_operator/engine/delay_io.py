@@ -48,13 +48,14 @@ Apply = Callable[..., tuple[list[Job], list[delay.Event]]]
 
 
 async def _step(ctx: LegContext, verb: Verb, spec: Any, jobs: list[Job], ids: list[str],
-                apply: Apply) -> list[Job]:
-    """Read the delays of ``ids`` and fold them in with ``apply``; on a failed reading the
-    verb's legs wait (nothing of them is sent or decided in this pass)."""
+                apply: Apply, ready: dict[str, Any] | None = None) -> list[Job]:
+    """Read the delays of ``ids`` (unless ``ready`` holds them already) and fold them in with
+    ``apply``; on a failed reading the verb's legs wait (nothing of them is sent or decided in
+    this pass)."""
     if spec is None or not ids:
         return jobs
     now = ctx.clock()
-    answers = await read(ctx, ids)
+    answers = ready if ready is not None and set(ids) <= set(ready) else await read(ctx, ids)
     if answers is None:
         return delay.hold(verb, jobs, ids, now + dt.timedelta(seconds=ctx.policy.transient_retry))
     jobs, events = apply(spec, jobs, ids, answers, ctx.clock(), _poll(ctx))
@@ -69,7 +70,16 @@ async def gate(ctx: LegContext, spec: DelayGate | None, jobs: list[Job]) -> list
 
 
 async def catch_up(ctx: LegContext, spec: CatchUp | None, jobs: list[Job]) -> list[Job]:
-    """Catch-up: verified resumes wait for a small delay, or time out (resource/delay.py)."""
+    """Catch-up: verified resumes wait for a small delay, or time out (resource/delay.py). A
+    reading taken together with this pass's verification lookup (``with_verification``) is
+    used when it covers the resumes just verified."""
     jobs = delay.begin_catch_up(spec, jobs)
     ids = delay.catch_up_due(spec, jobs, ctx.clock())
-    return await _step(ctx, RESUME, spec, jobs, ids, delay.apply_catch_up)
+    ready, ctx.alongside_read = ctx.alongside_read, None
+    return await _step(ctx, RESUME, spec, jobs, ids, delay.apply_catch_up, ready)
+
+
+def with_verification(ctx: LegContext, spec: CatchUp | None) -> None:
+    """With catch-up, the first delay reading of a resume goes out with its verification."""
+    if spec is not None:
+        ctx.alongside = lambda ids: read(ctx, ids)

@@ -11,6 +11,7 @@ verification lookup that fails otherwise only postpones the verification.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
@@ -73,6 +74,11 @@ class LegContext:
     events: list[tuple[str, str, str]] = field(default_factory=list)
     #: Seconds between replication delay readings of a job (engine/delay_io.py).
     delay_poll: float = 30.0
+    #: A reading to take together with the verification lookup after a send (catch-up's first
+    #: delay reading goes out with the resume's verification: one round trip, not two), and
+    #: what it read (None: nothing, or the reading failed).
+    alongside: Callable[[list[str]], Awaitable[dict[str, Any] | None]] | None = None
+    alongside_read: dict[str, Any] | None = None
 
 
 Send = Callable[[DrsGateway, Connection, list[Job]], Awaitable[Mapping[str, PauseOutcome]]]
@@ -160,7 +166,12 @@ async def drive(verb: Verb, ctx: LegContext, jobs: list[Job]) -> list[Job]:
     if not verify:
         return jobs
     try:
-        found = await look(ctx, verify)
+        if ctx.alongside is None:
+            found = await look(ctx, verify)
+        else:
+            found, ctx.alongside_read = await asyncio.gather(
+                look(ctx, verify), ctx.alongside(verify)
+            )
     except DrsError as err:
         if isinstance(err, ACCESS_ERRORS):
             raise

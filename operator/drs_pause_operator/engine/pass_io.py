@@ -92,7 +92,7 @@ class PassIO:
                 lambda ctx, js: leg_io.drive(PAUSE, ctx, js),
             ),
             RESUME.name: (
-                lambda ctx, js: leg_io.drive(RESUME, ctx, js),
+                lambda ctx, js: _verified_with_a_reading(ctx, catch_up, js),
                 lambda ctx, js: delay_io.catch_up(ctx, catch_up, js),
             ),
         }
@@ -169,6 +169,17 @@ class PassIO:
             # A transient failure says nothing about an access problem seen before: it stays
             # until a pass gets through (no Stalled flapping).
             return ctx.progress, carried_problem(self.start)
+
+
+async def _verified_with_a_reading(
+    ctx: LegContext, catch_up: Any, jobs: list[Job]
+) -> list[Job]:
+    """The resume's send and verification; with catch-up, the first delay reading goes along."""
+    delay_io.with_verification(ctx, catch_up)
+    try:
+        return await leg_io.drive(RESUME, ctx, jobs)
+    finally:
+        ctx.alongside = None
 
 
 async def _planned(ctx: LegContext, spec: DrsJobPauseSpec, jobs: list[Job]) -> list[Job]:

@@ -37,6 +37,12 @@ def _sent(sim: RunningSimulator, endpoint: str, job_id: str) -> int:
     return len(sim.calls(endpoint, job_id=job_id))
 
 
+def sent_at(sim: RunningSimulator) -> str:
+    """When the (one) resume request arrived."""
+    (resume,) = sim.calls("resume")
+    return str(resume["received"])
+
+
 def _gated(sim: RunningSimulator, *jobs: str, **gate: Any) -> dict[str, Any]:
     return {**spec_dict(*jobs, endpoint=sim.url), "delayGate": gate}
 
@@ -129,8 +135,10 @@ async def _paused_then_resumed(
     p = await one_pass(gw, spec, clock=clock, kube=kube)
     assert p.status["phase"] == "Paused"
     clock.advance(60)  # paused for a minute: the delay grew by a minute
+    sim.configure(latency_ms=100)  # answers take a while: what overlaps shows in the call log
     p = await one_pass(gw, spec, p.status, clock=clock, kube=kube,
                        annotations={RESUME_NOW_ANNOTATION: "now"})
+    sim.configure(latency_ms=0)
     return spec, p
 
 
@@ -142,6 +150,11 @@ async def test_a_resume_with_catch_up_reads_catching_up_until_the_delay_is_small
                                              {"maxDelay": "20s", "timeout": "10m"})
         assert _sent(sim, "resume", J1) == 1 and sim.task(J1).status == RUNNING
         assert p.job(J1)["resumePhase"] == "CatchingUp" and p.job(J1)["delaySeconds"] == 60
+        # The first reading went out together with the resume's verification lookup (one
+        # round trip): it arrived before that lookup was answered.
+        (verify,) = [c for c in sim.calls("status", job_id=J1) if c["received"] > sent_at(sim)]
+        (reading,) = sim.calls("progress", job_id=J1)
+        assert reading["received"] < verify["time"]
         assert p.status["phase"] == "CatchingUp"
         reconciling = p.condition("Reconciling")
         assert (reconciling["status"], reconciling["reason"]) == ("True", "CatchingUp")
