@@ -17,6 +17,7 @@ BENCH_ARGS ?=
 test: controlplane node actionlint
 	@venv=$$(scripts/venv.sh) && \
 	"$$venv/bin/ruff" check . && \
+	"$$venv/bin/mypy" && \
 	{ "$$venv/bin/python" -m pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; fi; exit $$rc; }
 

@@ -10,7 +10,7 @@ import sys
 from . import __version__
 
 
-def _run_parser(sub: argparse._SubParsersAction) -> None:
+def _run_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from drs_pause_operator.app import settings
 
     run = sub.add_parser(

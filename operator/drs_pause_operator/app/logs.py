@@ -31,9 +31,11 @@ class JsonFormatter(logging.Formatter):
                 obj = f"{k8s_skip.get('namespace', '')}/{k8s_skip.get('name', '')}"
         if obj:
             data["object"] = obj
-        if record.exc_info or record.exc_text:
-            # exc_text is what RedactingFilter left: formatting exc_info again would undo it.
-            data["exception"] = record.exc_text or self.formatException(record.exc_info)
+        # exc_text is what RedactingFilter left: formatting exc_info again would undo it.
+        if record.exc_text:
+            data["exception"] = record.exc_text
+        elif record.exc_info:
+            data["exception"] = self.formatException(record.exc_info)
         return json.dumps(data, ensure_ascii=False)
 
 

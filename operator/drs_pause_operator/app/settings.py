@@ -326,10 +326,11 @@ _FIELD_TYPES: dict[str, Any] = {
     "allow_insecure_http": bool | None,
     "dry_run": bool | None,
 }
-_Environment: type[_EnvironmentBase] = create_model(  # type: ignore[call-overload]
-    "_Environment",
-    __base__=_EnvironmentBase,
-    **{field: (_FIELD_TYPES.get(field, str | None), None) for field in Settings.model_fields},
+_ENVIRONMENT_FIELDS: dict[str, Any] = {
+    field: (_FIELD_TYPES.get(field, str | None), None) for field in Settings.model_fields
+}
+_Environment: type[_EnvironmentBase] = create_model(
+    "_Environment", __base__=_EnvironmentBase, **_ENVIRONMENT_FIELDS
 )
 
 
@@ -383,7 +384,7 @@ def load(
                 env_problems.pop(field, None)  # the flag wins, whatever the variable says
     problems = list(env_problems.values())
     try:
-        settings = Settings(**values)  # type: ignore[arg-type]
+        settings = Settings.model_validate(values)
     except ValidationError as err:
         for e in err.errors():
             field = str(e["loc"][0]) if e["loc"] else ""

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from drs_pause_operator.dev.devcluster import DevClusterError, LocalControlPlane
 
@@ -28,7 +29,7 @@ UNKNOWN = "0badc0de-0000-4000-8000-00000000dead"
 NAMESPACE = "demo"
 
 
-def _sample(endpoint_note: str) -> dict:
+def _sample(endpoint_note: str) -> dict[str, Any]:
     return {
         "apiVersion": "drs.cloudops.dev/v1alpha1",
         "kind": "DrsJobPause",

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 import httpx
 
@@ -398,8 +399,10 @@ class AkSkAuth(httpx.Auth):
         )
 
 
+CredentialKind = Literal["aksk", "password", "token"]
+
 #: The key sets of a credentials Secret, in order of preference: (kind, required, optional).
-KEY_SETS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+KEY_SETS: tuple[tuple[CredentialKind, tuple[str, ...], tuple[str, ...]], ...] = (
     ("aksk", ("accessKey", "secretKey"), ("securityToken",)),
     ("password", ("username", "password", "domainName"), ("iamEndpoint",)),
     ("token", ("token",), ()),

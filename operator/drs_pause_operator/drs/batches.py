@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -63,13 +63,14 @@ def splittable(err: DrsError) -> bool:
     return (err.error_code or "").startswith("DRS.") or err.status_code in (400, 409, 413, 422)
 
 
-async def gather_all(*coros: Coroutine[Any, Any, T]) -> list[T]:
+async def gather_all(*coros: Awaitable[T]) -> list[T]:
     """Run all to completion (never orphan a request in flight), then raise the first error."""
-    results = await asyncio.gather(*coros, return_exceptions=True)
-    for result in results:
+    results: list[T] = []
+    for result in await asyncio.gather(*coros, return_exceptions=True):
         if isinstance(result, BaseException):
             raise result
-    return results  # type: ignore[return-value]
+        results.append(result)
+    return results
 
 
 async def run_batches(
@@ -113,8 +114,8 @@ def _outcomes(items: list[Any], answer: Answer, attempts: int) -> dict[str, Paus
             by_id.setdefault(result.id, result)
     out: dict[str, PauseOutcome] = {}
     for item in items:
-        result = by_id.get(item.job_id)
-        if result is None or (result.status is None and result.error_code is None):
+        found = by_id.get(item.job_id)
+        if found is None or (found.status is None and found.error_code is None):
             out[item.job_id] = PauseOutcome(
                 job_id=item.job_id,
                 api_status=None,
@@ -127,7 +128,7 @@ def _outcomes(items: list[Any], answer: Answer, attempts: int) -> dict[str, Paus
             )
             continue
         out[item.job_id] = result_outcome(
-            result,
+            found,
             http_status=answer.status,
             request_id=answer.request_id,
             retry_after=answer.retry_after,
@@ -141,7 +142,7 @@ async def _split_rejected(
 ) -> dict[str, PauseOutcome]:
     """A terminal rejection of the whole request: nothing in it was done. Jobs the error body
     names get their answer; the others are sent again, halved when none was named."""
-    wanted = {item.job_id for item in items}
+    wanted: set[str] = {item.job_id for item in items}
     named: dict[str, PauseJobResp] = {}
     body = getattr(err, "body", None)
     for result in (body.results or []) if isinstance(body, ErrorBody) else []:

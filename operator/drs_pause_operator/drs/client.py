@@ -23,6 +23,7 @@ import asyncio
 import logging
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from functools import partial
 from typing import Any
 
 import httpx
@@ -171,7 +172,7 @@ class DrsClient:
             body = query.model_copy(update={"cur_page": page, "per_page": per_page})
             tried = await self._exchange.post_retrying(
                 LIST,
-                lambda b=body: b.model_dump(mode="json", exclude_none=True),
+                partial(body.model_dump, mode="json", exclude_none=True),
                 ListJobsResponse,
             )
             if tried.error is not None:

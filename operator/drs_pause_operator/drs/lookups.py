@@ -10,7 +10,8 @@ raised.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from functools import partial
+from typing import Any, TypeVar
 
 from drs_pause_operator.drs.batches import gather_all, splittable
 from drs_pause_operator.drs.errors import DrsError
@@ -38,6 +39,10 @@ R = TypeVar("R")
 Failed = Callable[[str, str | None, str | None], R]
 
 
+def _status_request(ids: list[str], page_req: PageReq) -> dict[str, Any]:
+    return BatchStatusRequest(jobs=ids, page_req=page_req).model_dump(mode="json")
+
+
 async def status_of(exchange: Exchange, ids: list[str], page_size: int) -> dict[str, JobStatus]:
     """batch-status of unique ``ids``: one request with ``page_req``, pages followed until
     every id is answered (or the service says there is no more)."""
@@ -49,7 +54,7 @@ async def status_of(exchange: Exchange, ids: list[str], page_size: int) -> dict[
         page_req = PageReq(cur_page=page, per_page=page_size)
         tried = await exchange.post_retrying(
             STATUS,
-            lambda p=page_req: BatchStatusRequest(jobs=ids, page_req=p).model_dump(mode="json"),
+            partial(_status_request, ids, page_req),
             BatchStatusResponse,
         )
         if tried.error is not None:

@@ -49,7 +49,7 @@ PAUSED_STATES = frozenset({"PAUSING", "PAUSEING"})
 
 def is_paused_state(status: str | None) -> bool:
     """Whether a batch-status ``status`` means the task is paused."""
-    return bool(status) and status.strip().upper() in PAUSED_STATES  # type: ignore[union-attr]
+    return bool(status and status.strip().upper() in PAUSED_STATES)
 
 
 class _Request(BaseModel):

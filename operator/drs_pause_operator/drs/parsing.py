@@ -17,7 +17,7 @@ __all__ = ["load_json", "parse_json"]
 M = TypeVar("M", bound=BaseModel)
 
 
-def load_json(content: bytes, *, what: str) -> Any:
+def load_json(content: bytes | bytearray, *, what: str) -> Any:
     """Decode a JSON body; DrsProtocolError when it is not JSON."""
     if not content.strip():
         raise DrsProtocolError(f"{what}: empty response body")

@@ -110,10 +110,10 @@ def parse_retry_after(
     try:
         seconds = float(text)
     except ValueError:
-        seconds = _seconds_until_http_date(text, now)
-        if seconds is None:
+        until = _seconds_until_http_date(text, now)
+        if until is None:
             return None
-        seconds = max(seconds, 0.0)
+        seconds = max(until, 0.0)
     if not math.isfinite(seconds) or seconds < 0:
         return None
     return min(seconds, cap)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -108,7 +109,7 @@ class _LimitedStream(httpx.AsyncByteStream):
         self._request = request
         self._seconds = seconds
 
-    async def __aiter__(self):  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         seen = 0
         chunks = self._inner.__aiter__()
         while True:

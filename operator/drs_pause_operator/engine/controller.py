@@ -27,8 +27,10 @@ log = logging.getLogger(__name__)
 
 
 class CacheEntry(Protocol):
-    uid: Any
-    name: str  # namespace/name, for logs
+    @property
+    def uid(self) -> Hashable: ...  # the cache's and the queue's key
+    @property
+    def name(self) -> str: ...  # namespace/name, for logs
     resource_version: str
     echo: dict[str, Any] | None  # the object as the pass's own last write returned it
 

@@ -15,6 +15,7 @@ import signal
 import sys
 import threading
 import traceback
+from types import FrameType
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -38,10 +39,10 @@ def describe_tasks(limit: int = TASK_FRAMES) -> list[str]:
     return lines
 
 
-def _await_chain(coro: Any) -> tuple[list[Any], Any]:
+def _await_chain(coro: Any) -> tuple[list[FrameType], Any]:
     """The frames of a suspended coroutine and of everything it awaits in turn (a task's own
     get_stack() stops at the outermost one), and the object at the end of the chain."""
-    frames = []
+    frames: list[FrameType] = []
     seen = 0
     while coro is not None and seen < 100:
         seen += 1

@@ -14,9 +14,10 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -33,8 +34,13 @@ SECRET_CACHE_SECONDS = 5.0  # a burst of objects sharing one Secret reads it onc
 # request that never gets an answer would hold its pass (and a thread) for good.
 REQUEST_TIMEOUT = (5.0, 30.0)
 
+P = ParamSpec("P")
+T = TypeVar("T")
 
-async def run_in_pool(pool: ThreadPoolExecutor, fn: Any, *args: Any, **kwargs: Any) -> Any:
+
+async def run_in_pool(
+    pool: ThreadPoolExecutor, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs
+) -> T:
     """A call of the synchronous ``kubernetes`` client, in ``pool``, with REQUEST_TIMEOUT
     unless the caller gives its own."""
     kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
@@ -86,7 +92,7 @@ class KubeApi:
         # Reads in progress: a burst of objects sharing a Secret waits for one GET, not one each.
         self._reading: dict[tuple[str, str], asyncio.Future[SecretData]] = {}
 
-    async def _run(self, fn, *args, **kwargs) -> Any:
+    async def _run(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await run_in_pool(self._pool, fn, *args, **kwargs)
 
     def close(self) -> None:
@@ -102,7 +108,7 @@ class KubeApi:
         that was deleted and re-created under the same name is never written onto the new one
         (a merge patch would not check the uid).
         """
-        patch = [
+        patch: list[dict[str, Any]] = [
             {"op": "test", "path": "/metadata/uid", "value": ref.uid},
             {"op": "add", "path": "/status", "value": status},
         ]

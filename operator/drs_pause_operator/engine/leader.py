@@ -40,7 +40,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drs_pause_operator.engine.lease import (
     Action,
@@ -55,6 +55,9 @@ from drs_pause_operator.engine.lease import (
     released_spec,
 )
 
+if TYPE_CHECKING:
+    from urllib3 import BaseHTTPResponse
+
 log = logging.getLogger(__name__)
 
 JITTER = 1.2  # client-go's JitterFactor: a standby retries after retry_period x [1, 1.2)
@@ -65,6 +68,10 @@ JITTER = 1.2  # client-go's JitterFactor: a standby retries after retry_period x
 
 class LeaseConflict(Exception):
     """409: another candidate wrote the Lease (or created it) first."""
+
+
+class LeaseNamespaceMissing(Exception):
+    """404 on creating the Lease: its namespace does not exist."""
 
 
 class LeaseApi:
@@ -86,10 +93,13 @@ class LeaseApi:
         self.namespace = namespace
         self.name = name
 
-    async def _call(self, fn: Callable[..., Any], *args: Any, budget: float) -> Any:
+    async def _call(
+        self, fn: Callable[..., BaseHTTPResponse], *args: Any, budget: float
+    ) -> dict[str, Any] | None:
+        """The Lease as JSON; None when the API server answered 404."""
         from kubernetes.client.exceptions import ApiException
 
-        def run() -> Any:
+        def run() -> dict[str, Any] | None:
             try:
                 answer = fn(*args, _preload_content=False,
                             _request_timeout=(min(budget, 5.0), budget))
@@ -99,7 +109,8 @@ class LeaseApi:
                 if err.status == 404:
                     return None
                 raise
-            return json.loads(answer.data)
+            lease: dict[str, Any] = json.loads(answer.data)
+            return lease
 
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._pool, run)
@@ -112,9 +123,12 @@ class LeaseApi:
     async def create(self, spec: dict[str, Any], budget: float) -> dict[str, Any]:
         body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                 "metadata": {"name": self.name, "namespace": self.namespace}, "spec": spec}
-        return await self._call(
+        answer = await self._call(
             self._coordination.create_namespaced_lease, self.namespace, body, budget=budget
         )
+        if answer is None:
+            raise LeaseNamespaceMissing(f"namespace {self.namespace} does not exist (404)")
+        return answer
 
     async def update(
         self, spec: dict[str, Any], resource_version: str, budget: float

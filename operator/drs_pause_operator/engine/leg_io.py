@@ -21,7 +21,7 @@ from typing import Any
 
 from drs_pause_operator.app.metrics import Metrics
 from drs_pause_operator.drs.errors import DrsError
-from drs_pause_operator.drs.models import PauseInfo
+from drs_pause_operator.drs.models import JobStatus, PauseInfo
 from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.drs.redact import REDACTOR
 from drs_pause_operator.engine.connection import ACCESS_ERRORS, Connection
@@ -94,7 +94,9 @@ class Sender:
 async def _send_pause(
     gateway: DrsGateway, conn: Connection, jobs: list[Job]
 ) -> Mapping[str, PauseOutcome]:
-    infos = [PauseInfo(job_id=j.job_id, pause_mode=j.pause_mode) for j in jobs]  # type: ignore[arg-type]
+    # A job's mode is text in the status: validated here, as it goes out.
+    infos = [PauseInfo.model_validate({"job_id": j.job_id, "pause_mode": j.pause_mode})
+             for j in jobs]
     return await gateway.pause(conn.target, conn.creds, conn.language, infos)
 
 
@@ -123,7 +125,7 @@ SENDERS: dict[str, Sender] = {
 }
 
 
-async def look(ctx: LegContext, ids: list[str]) -> dict[str, Any]:
+async def look(ctx: LegContext, ids: list[str]) -> dict[str, JobStatus]:
     """One batch-status lookup of this pass: what it asked about and what it answered for go
     into the pass's result (``legs.expire`` decides overdue legs on both)."""
     ctx.result.asked.update(ids)
@@ -157,11 +159,11 @@ async def drive(verb: Verb, ctx: LegContext, jobs: list[Job]) -> list[Job]:
         written = await ctx.writer.write(ctx.obj, ctx.render(jobs), ctx.olog)
     if not written:
         return jobs
-    answers = await sender.send(ctx.gateway, c, [j for j in jobs if j.job_id in ids])
+    outcomes = await sender.send(ctx.gateway, c, [j for j in jobs if j.job_id in ids])
     ctx.result.drs_calls += 1
-    sender.count(ctx.metrics, retried, answers)
+    sender.count(ctx.metrics, retried, outcomes)
     now = ctx.clock()
-    jobs, verify = legs.fold_answers(verb, jobs, answers, now, ctx.policy, ctx.rng)
+    jobs, verify = legs.fold_answers(verb, jobs, outcomes, now, ctx.policy, ctx.rng)
     ctx.progress = ctx.result.answered = jobs
     if not verify:
         return jobs

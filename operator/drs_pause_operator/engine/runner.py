@@ -90,7 +90,7 @@ async def run_operator(
     peering: str | None = None,
     memo: kopf.Memo | None = None,
     stop_flag: asyncio.Event | None = None,
-    ready_flag: object | None = None,
+    ready_flag: asyncio.Event | None = None,
     served: Callable[[], bool] = resource_served,
 ) -> int:
     """Run until asked to stop (``stop_flag``, SIGINT or SIGTERM); 0 then."""
@@ -108,7 +108,7 @@ async def run_operator(
         standalone=peering is None,
         peering_name=peering,
         liveness_endpoint=liveness,
-        stop_flag=stop_flag,  # type: ignore[arg-type]
-        ready_flag=ready_flag,  # type: ignore[arg-type]
+        stop_flag=stop_flag,
+        ready_flag=ready_flag,
     )
     return 0

@@ -19,9 +19,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Generic, Literal, TypeVar
 
 import httpx
 
@@ -31,7 +31,7 @@ from drs_pause_operator.drs.auth import TokenCache, auth_for
 from drs_pause_operator.drs.client import DrsClient
 from drs_pause_operator.drs.errors import DrsTransportError
 from drs_pause_operator.drs.lookups import PROGRESS_BATCH
-from drs_pause_operator.drs.models import JobInfo, JobStatus, ListJobsRequest, PauseInfo
+from drs_pause_operator.drs.models import JobInfo, JobStatus, ListJobsRequest, PauseInfo, PauseMode
 from drs_pause_operator.drs.outcomes import PauseOutcome
 from drs_pause_operator.drs.progress import JobProgress
 from drs_pause_operator.outbound.ratelimit import THROTTLE_CODES, RateLimitedAuth, TokenBucket
@@ -47,8 +47,9 @@ ANNOUNCED_KINDS: frozenset[Kind] = frozenset({"pause", "resume"})
 #: Ids per lookup call: batch-status pages hold at most 100 (the client pages beyond that), and
 #: batch-progress goes out 100 at a time.
 LOOKUP_BATCH = PROGRESS_BATCH
-#: One batcher's call: ids in, answers by id out.
-Send = Callable[[list[str]], Awaitable[dict[str, object]]]
+A = TypeVar("A")
+#: One batcher's call: ids in, answers (of type A) by id out.
+Send = Callable[[list[str]], Awaitable[Mapping[str, A]]]
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ class Key:
     language: str
 
 
-class _Batcher:
+class _Batcher(Generic[A]):
     """Gathers items for one key and sends them in as few calls as possible.
 
     A full batch (``limit`` items) goes at once. A partial batch goes as soon as the key is
@@ -72,7 +73,7 @@ class _Batcher:
 
     def __init__(
         self,
-        send: Send,
+        send: Send[A],
         window: float,
         limit: int,
         ready: Callable[[], Awaitable[None]] | None = None,
@@ -83,14 +84,14 @@ class _Batcher:
         self._limit = limit
         self._ready = ready
         self._expecting = expecting
-        self._pending: dict[str, asyncio.Future[object]] = {}
+        self._pending: dict[str, asyncio.Future[A | None]] = {}
         self._oldest = 0.0  # loop time at which the oldest pending item arrived
         self._in_flight = 0
         self._changed = asyncio.Event()
         self._driver: asyncio.Task[None] | None = None
         self._calls: set[asyncio.Task[None]] = set()
 
-    def submit(self, ids: Sequence[str]) -> list[asyncio.Future[object]]:
+    def submit(self, ids: Sequence[str]) -> list[asyncio.Future[A | None]]:
         loop = asyncio.get_running_loop()
         if not self._pending:
             self._oldest = loop.time()
@@ -150,7 +151,7 @@ class _Batcher:
         finally:
             self._driver = None
 
-    async def _run(self, batch: dict[str, asyncio.Future[object]]) -> None:
+    async def _run(self, batch: dict[str, asyncio.Future[A | None]]) -> None:
         try:
             results = await self._send(list(batch))
         except Exception as err:  # whole-call failure: every waiter gets it
@@ -172,7 +173,7 @@ class _Batcher:
                 fut.set_result(results.get(job_id))
 
 
-async def _wait(futures: list[asyncio.Future[object]]) -> list[object]:
+async def _wait(futures: list[asyncio.Future[A | None]]) -> list[A | None]:
     """The results of a caller's futures. A caller that is cancelled stops waiting without
     cancelling them: another object listing the same job shares its future."""
     return list(await asyncio.gather(*(asyncio.shield(f) for f in futures)))
@@ -189,8 +190,10 @@ class DrsGateway:
         self.tokens = TokenCache()
         self._clients: dict[Key, DrsClient] = {}
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
-        self._batchers: dict[tuple[Kind, Key], _Batcher] = {}
-        self._modes: dict[Key, dict[str, str]] = {}
+        # A batcher's answers are of its kind's type (PauseOutcome for pause and resume,
+        # JobStatus, JobProgress): one map for all kinds cannot say which.
+        self._batchers: dict[tuple[Kind, Key], _Batcher[Any]] = {}
+        self._modes: dict[Key, dict[str, PauseMode]] = {}
         self._announced: dict[Key, int] = {}
 
     async def aclose(self) -> None:
@@ -267,9 +270,9 @@ class DrsGateway:
         creds: Credentials,
         language: str,
         ids: list[str],
-        sender: Callable[[DrsClient, Key], Send],
+        sender: Callable[[DrsClient, Key], Send[A]],
         limit: int,
-    ) -> dict[str, object]:
+    ) -> dict[str, A]:
         """``ids`` through the key's batcher of ``kind`` (made on first use: calls of at most
         ``limit`` ids, built by ``sender`` for the key's client, each after a token of the key's
         bucket); the answers that came back, by id."""
@@ -298,9 +301,9 @@ class DrsGateway:
         for job in jobs:
             modes[job.job_id] = job.pause_mode
 
-        def sender(client: DrsClient, key: Key) -> Send:
-            async def send(ids: list[str]) -> dict[str, object]:
-                infos = [PauseInfo(job_id=i, pause_mode=modes.pop(i)) for i in ids]  # type: ignore[arg-type]
+        def sender(client: DrsClient, key: Key) -> Send[PauseOutcome]:
+            async def send(ids: list[str]) -> dict[str, PauseOutcome]:
+                infos = [PauseInfo(job_id=i, pause_mode=modes.pop(i)) for i in ids]
                 outcomes = await client.pause(infos)
                 self._slow_down_if_asked(key, outcomes)
                 self.metrics.pause_batch(len(infos))
@@ -310,8 +313,7 @@ class DrsGateway:
 
         ids = [j.job_id for j in jobs]
         limit = self.settings.batch_size
-        answers = await self._submit("pause", target, creds, language, ids, sender, limit)
-        return answers  # type: ignore[return-value]
+        return await self._submit("pause", target, creds, language, ids, sender, limit)
 
     async def resume(
         self, target: Target, creds: Credentials, language: str, ids: Sequence[str]
@@ -319,8 +321,8 @@ class DrsGateway:
         """Resume paused tasks (batch-retry-task with ``is_sync_re_edit: true``), coalesced,
         rate-limited, retried and split exactly like :meth:`pause`."""
 
-        def sender(client: DrsClient, key: Key) -> Send:
-            async def send(batch: list[str]) -> dict[str, object]:
+        def sender(client: DrsClient, key: Key) -> Send[PauseOutcome]:
+            async def send(batch: list[str]) -> dict[str, PauseOutcome]:
                 outcomes = await client.resume(batch, is_sync_re_edit=True)
                 self._slow_down_if_asked(key, outcomes)
                 return {o.job_id: o for o in outcomes}
@@ -328,24 +330,22 @@ class DrsGateway:
             return send
 
         limit = self.settings.batch_size
-        answers = await self._submit("resume", target, creds, language, list(ids), sender, limit)
-        return answers  # type: ignore[return-value]
+        return await self._submit("resume", target, creds, language, list(ids), sender, limit)
 
     async def status(
         self, target: Target, creds: Credentials, language: str, ids: Sequence[str]
     ) -> dict[str, JobStatus]:
         """Task states (batch-status), coalesced across callers, at most 100 ids a call."""
 
-        def sender(client: DrsClient, key: Key) -> Send:
-            async def send(batch: list[str]) -> dict[str, object]:
+        def sender(client: DrsClient, key: Key) -> Send[JobStatus]:
+            async def send(batch: list[str]) -> dict[str, JobStatus]:
                 return dict(await client.batch_status(batch))
 
             return send
 
-        answers = await self._submit(
+        return await self._submit(
             "status", target, creds, language, list(ids), sender, LOOKUP_BATCH
         )
-        return answers  # type: ignore[return-value]
 
     async def progress(
         self, target: Target, creds: Credentials, language: str, ids: Sequence[str]
@@ -354,16 +354,15 @@ class DrsGateway:
         100 ids a call, rate-limited through the key's bucket: exactly like :meth:`status`.
         Ids the answer did not mention are absent."""
 
-        def sender(client: DrsClient, key: Key) -> Send:
-            async def send(batch: list[str]) -> dict[str, object]:
+        def sender(client: DrsClient, key: Key) -> Send[JobProgress]:
+            async def send(batch: list[str]) -> dict[str, JobProgress]:
                 return dict(await client.progress(batch))
 
             return send
 
-        answers = await self._submit(
+        return await self._submit(
             "progress", target, creds, language, list(ids), sender, LOOKUP_BATCH
         )
-        return answers  # type: ignore[return-value]
 
     async def list_jobs(
         self, target: Target, creds: Credentials, language: str, query: ListJobsRequest

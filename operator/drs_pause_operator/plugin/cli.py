@@ -66,7 +66,7 @@ def _fail(err: Exception) -> NoReturn:
 @click.argument("name", required=False)
 @kube_options
 @click.pass_context
-def get(ctx: click.Context, name: str | None, **kw: Any) -> None:
+def get(ctx: click.Context, /, name: str | None, **kw: Any) -> None:
     """Objects with phase, paused/failed counts, largest delay, next resume; windows too."""
     try:
         cluster, everywhere = _cluster(ctx, kw)
@@ -90,7 +90,7 @@ def get(ctx: click.Context, name: str | None, **kw: Any) -> None:
 @click.argument("name")
 @kube_options
 @click.pass_context
-def describe(ctx: click.Context, name: str, **kw: Any) -> None:
+def describe(ctx: click.Context, /, name: str, **kw: Any) -> None:
     """One object: its conditions, selection, and one row per job (delay, error, plan)."""
     try:
         cluster, _ = _cluster(ctx, kw)
@@ -114,7 +114,7 @@ def _annotate(ctx: click.Context, name: str, annotation: str, kw: dict[str, Any]
 @click.argument("name")
 @kube_options
 @click.pass_context
-def retry(ctx: click.Context, name: str, **kw: Any) -> None:
+def retry(ctx: click.Context, /, name: str, **kw: Any) -> None:
     """Send the object's Failed jobs once more (drs.cloudops.dev/retry-failed)."""
     _annotate(ctx, name, RETRY_ANNOTATION, kw)
 
@@ -123,7 +123,7 @@ def retry(ctx: click.Context, name: str, **kw: Any) -> None:
 @click.argument("name")
 @kube_options
 @click.pass_context
-def resume(ctx: click.Context, name: str, **kw: Any) -> None:
+def resume(ctx: click.Context, /, name: str, **kw: Any) -> None:
     """Resume now what the object paused (drs.cloudops.dev/resume-now)."""
     _annotate(ctx, name, RESUME_NOW_ANNOTATION, kw)
 
@@ -132,7 +132,7 @@ def resume(ctx: click.Context, name: str, **kw: Any) -> None:
 @click.argument("name")
 @kube_options
 @click.pass_context
-def reselect(ctx: click.Context, name: str, **kw: Any) -> None:
+def reselect(ctx: click.Context, /, name: str, **kw: Any) -> None:
     """Resolve spec.selector again (drs.cloudops.dev/reselect)."""
     _annotate(ctx, name, RESELECT_ANNOTATION, kw)
 
@@ -141,7 +141,7 @@ def reselect(ctx: click.Context, name: str, **kw: Any) -> None:
 @click.argument("name")
 @kube_options
 @click.pass_context
-def replan(ctx: click.Context, name: str, **kw: Any) -> None:
+def replan(ctx: click.Context, /, name: str, **kw: Any) -> None:
     """Make the object's plan again (drs.cloudops.dev/replan)."""
     _annotate(ctx, name, REPLAN_ANNOTATION, kw)
 
@@ -156,7 +156,7 @@ def replan(ctx: click.Context, name: str, **kw: Any) -> None:
               help="How long --wait waits (default 10m), or --dry-run for the plan (60s).")
 @kube_options
 @click.pass_context
-def pause(ctx: click.Context, wait: bool, dry_run: bool, keep: bool, timeout: str | None,
+def pause(ctx: click.Context, /, wait: bool, dry_run: bool, keep: bool, timeout: str | None,
           **kw: Any) -> None:
     """Create a DrsJobPause; with --wait, show a progress bar until it settles (through the
     resume and the catch-up when the resume is due before --timeout runs out).
@@ -189,7 +189,7 @@ def pause(ctx: click.Context, wait: bool, dry_run: bool, keep: bool, timeout: st
               help="How long to wait for the plan.")
 @kube_options
 @click.pass_context
-def plan(ctx: click.Context, keep: bool, timeout: str, **kw: Any) -> None:
+def plan(ctx: click.Context, /, keep: bool, timeout: str, **kw: Any) -> None:
     """Show what a pause would do, pausing nothing: create the object with spec.dryRun, wait
     for its plan, print each job's verdict, then delete the object (unless --keep).
 

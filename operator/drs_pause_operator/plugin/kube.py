@@ -9,7 +9,7 @@ import contextlib
 import datetime as dt
 import json
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
@@ -61,7 +61,7 @@ class Cluster:
                 )
         except ApiException as err:
             raise _error(err, plural) from None
-        items = cast(dict[str, Any], body).get("items") or []
+        items: list[dict[str, Any]] = body.get("items") or []
         return sorted(items, key=lambda o: (o["metadata"].get("namespace", ""),
                                             o["metadata"]["name"]))
 
@@ -76,9 +76,9 @@ class Cluster:
 
     def get(self, name: str) -> dict[str, Any]:
         try:
-            return cast(dict[str, Any], self.api.get_namespaced_custom_object(
+            return self.api.get_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, PLURAL, name
-            ))
+            )
         except ApiException as err:
             raise _error(err, PLURAL, name) from None
 
@@ -86,9 +86,9 @@ class Cluster:
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         try:
-            return cast(dict[str, Any], self.api.create_namespaced_custom_object(
+            return self.api.create_namespaced_custom_object(
                 GROUP, VERSION, self.namespace, PLURAL, body
-            ))
+            )
         except ApiException as err:
             raise _error(err, PLURAL) from None
 

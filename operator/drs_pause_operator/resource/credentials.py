@@ -17,14 +17,11 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 from drs_pause_operator.app.settings import Settings
-from drs_pause_operator.drs.auth import KEY_SETS
+from drs_pause_operator.drs.auth import KEY_SETS, CredentialKind
 from drs_pause_operator.resource.problem import Problem
 from drs_pause_operator.resource.spec import DrsJobPauseSpec
-
-CredentialKind = Literal["aksk", "password", "token"]
 
 #: A Secret annotation: a regular expression of endpoints its credentials may also go to.
 ALLOWED_ENDPOINTS_ANNOTATION = "drs.cloudops.dev/allowed-endpoints"
@@ -158,7 +155,7 @@ def credentials_from_secret(
             digest = hashlib.sha256(
                 "\0".join(f"{k}={values[k]}" for k in sorted(values)).encode()
             ).hexdigest()
-            return Credentials(kind=kind, values=values, fingerprint=digest)  # type: ignore[arg-type]
+            return Credentials(kind=kind, values=values, fingerprint=digest)
     present = ", ".join(sorted(data)) or "none"
     return Problem(
         "CredentialsInvalid",

@@ -39,22 +39,30 @@ UNSEEN_LOOKUPS = 3
 
 
 class SendAnswer(Protocol):
-    """DRS's answer for one job of a pause or resume request (``drs.outcomes.PauseOutcome``)."""
+    """DRS's answer for one job of a pause or resume request (``drs.outcomes.PauseOutcome``,
+    a frozen dataclass: the members are read-only)."""
 
-    job_id: str
-    api_status: str | None
-    error_code: str | None
-    error_message: str | None
-    request_id: str | None
-    transient: bool
-    retry_after: float | None
-    attempts: int
+    @property
+    def job_id(self) -> str: ...
+    @property
+    def api_status(self) -> str | None: ...
+    @property
+    def error_code(self) -> str | None: ...
+    @property
+    def error_message(self) -> str | None: ...
+    @property
+    def request_id(self) -> str | None: ...
+    @property
+    def transient(self) -> bool: ...
+    @property
+    def retry_after(self) -> float | None: ...
+    @property
+    def attempts(self) -> int: ...
 
 
 class TaskAnswer(Protocol):
-    """batch-status's answer for one task (``drs.models.JobStatus``)."""
+    """batch-status's answer for one task (``drs.models.JobStatus``), found by its job's id."""
 
-    id: str
     status: str | None
     error_code: str | None
     error_message: str | None

@@ -7,12 +7,19 @@ import asyncio
 import copy
 import datetime as dt
 import random
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
+from kubernetes.client.exceptions import ApiException
 
-from drs_pause_operator.engine.leader import LeaderElector, LeaseConflict
+from drs_pause_operator.engine.leader import (
+    LeaderElector,
+    LeaseApi,
+    LeaseConflict,
+    LeaseNamespaceMissing,
+)
 from drs_pause_operator.engine.lease import (
     Action,
     LeaseRecord,
@@ -280,3 +287,31 @@ async def test_release_only_when_holding(fast_sleep: None) -> None:
     api._store({"holderIdentity": "c", "leaseDurationSeconds": 15})
     assert await other.release() is False
     assert api.body["spec"]["holderIdentity"] == "c"
+
+
+# -- LeaseApi: how the API server's answers read ---------------------------------------------------
+
+
+class NotFound:
+    """A CoordinationV1Api whose every call is answered 404."""
+
+    def _not_found(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise ApiException(status=404, reason="Not Found")
+
+    read_namespaced_lease = create_namespaced_lease = replace_namespaced_lease = _not_found
+
+
+async def test_a_404_is_no_lease_on_read_a_missing_namespace_on_create_a_conflict_on_update(
+) -> None:
+    api = LeaseApi.__new__(LeaseApi)  # no kubeconfig needed: only the answers are under test
+    api.namespace, api.name = "nowhere", "drs-pause-operator"
+    api._coordination = NotFound()
+    api._pool = ThreadPoolExecutor(1)
+    try:
+        assert await api.get(1.0) is None
+        with pytest.raises(LeaseNamespaceMissing, match="namespace nowhere does not exist"):
+            await api.create({"holderIdentity": "a"}, 1.0)
+        with pytest.raises(LeaseConflict, match="deleted"):
+            await api.update({"holderIdentity": "a"}, "7", 1.0)
+    finally:
+        api._pool.shutdown()

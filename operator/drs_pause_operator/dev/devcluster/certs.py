@@ -25,7 +25,7 @@ class CertPair:
     key: Path
 
 
-def _write_key(key, path: Path) -> None:
+def _write_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey, path: Path) -> None:
     path.write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM,

@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -143,7 +144,7 @@ def _require(tool: str) -> str:
 class Builder:
     """buildah with its own storage under the cache folder (never the machine's default)."""
 
-    def __init__(self, log=print) -> None:
+    def __init__(self, log: Callable[[str], object] = print) -> None:
         self.log = log
         self.storage = image_dir() / "storage"
         self.driver = os.environ.get("DRS_PAUSE_STORAGE_DRIVER", "overlay")
@@ -199,7 +200,9 @@ def ensure_base_image(builder: Builder) -> str:
     return reference
 
 
-def ensure_operator_image(log=print, root: Path = REPO_ROOT) -> ImageArchive:
+def ensure_operator_image(
+    log: Callable[[str], object] = print, root: Path = REPO_ROOT
+) -> ImageArchive:
     """The operator's image built from ``root``'s Dockerfile, as a cached docker-archive."""
     key = source_hash(root)
     image = ImageArchive(f"{IMAGE_NAME}:dev-{key}", image_dir() / f"operator-{key}.tar")
@@ -219,7 +222,9 @@ def ensure_operator_image(log=print, root: Path = REPO_ROOT) -> ImageArchive:
     return image
 
 
-def ensure_pause_image(pause_binary: Path, log=print) -> ImageArchive:
+def ensure_pause_image(
+    pause_binary: Path, log: Callable[[str], object] = print
+) -> ImageArchive:
     """The sandbox ("pause") image: the static Go pause binary on an empty filesystem."""
     key = _digest([pause_binary.read_bytes(), PAUSE_CONTAINERFILE.encode()])
     image = ImageArchive(f"{PAUSE_NAME}:{key}", image_dir() / f"pause-{key}.tar")
@@ -240,7 +245,7 @@ def ensure_pause_image(pause_binary: Path, log=print) -> ImageArchive:
     return image
 
 
-def _prune(archives, keep: Path) -> None:
+def _prune(archives: Iterable[Path], keep: Path) -> None:
     old = sorted((p for p in archives if p != keep), key=lambda p: p.stat().st_mtime)
     for path in old[: max(0, len(old) - (KEEP_ARCHIVES - 1))]:
         path.unlink(missing_ok=True)

@@ -112,7 +112,8 @@ async def request_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = web.Response(status=200)
     except web.HTTPException as exc:
         response = _http_exception_response(exc)
-        call["error_code"] = json.loads(response.body or b"{}").get("error_code")
+        body = response.body if isinstance(response.body, bytes) else b"{}"
+        call["error_code"] = json.loads(body).get("error_code")
     except Exception:
         log.exception("unexpected error answering %s %s", request.method, request.path)
         response = json_response(500, codes.error_body(codes.SERVICE_ABNORMAL))
@@ -338,8 +339,8 @@ def process(
         return {"count": len(results), "results": sim.shuffled(results)}
     if endpoint == LIST_ENDPOINT:
         list_query = parse_list(data, page_required=sim.config.list_page_required)
-        jobs, total = sim.list_jobs(project_id, list_query)
-        return {"total_record": total, "jobs": jobs}
+        listed, total = sim.list_jobs(project_id, list_query)
+        return {"total_record": total, "jobs": listed}
     query = parse_status(data, sim.config.max_jobs)
     results, total = sim.status(project_id, query)
     return {"results": sim.shuffled(results), "count": total}

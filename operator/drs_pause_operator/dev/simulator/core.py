@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import hashlib
 import itertools
 import math
@@ -89,7 +90,7 @@ class CallLog:
 
     def in_flight(
         self, endpoint: str | None = None, job_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Requests received and not answered yet, as ``{"endpoint", "job_ids", "received"}``
         (the endpoint and job ids are known once the body is read)."""
         return [

@@ -148,7 +148,7 @@ class Firing:
 class FaultSet:
     rng: random.Random
     faults: list[ActiveFault] = field(default_factory=list)
-    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
 
     def add(self, rule: FaultRule) -> ActiveFault:
         active = ActiveFault(id=next(self._ids), rule=rule)

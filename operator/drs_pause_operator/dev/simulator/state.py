@@ -198,10 +198,11 @@ class TaskSeed(BaseModel):
     def _create_time(cls, value: str | None) -> str | None:
         if value is None:
             return None
-        for parse in (
+        parsers: tuple[Callable[[str], datetime], ...] = (
             lambda v: datetime.strptime(v, CREATE_TIME_FORMAT),
             lambda v: datetime.fromisoformat(v.replace("Z", "+00:00")),
-        ):
+        )
+        for parse in parsers:
             try:
                 moment = parse(value)
             except ValueError:

@@ -247,36 +247,46 @@ class SimulatorProcess:
 
     def seed_many(self, count: int, **spec: Any) -> list[str]:
         """``POST /admin/tasks/bulk``: ``count`` tasks at once; returns their ids."""
-        return self.admin("POST", "/admin/tasks/bulk", {"count": count, **spec})["ids"]
+        ids: list[str] = self.admin("POST", "/admin/tasks/bulk", {"count": count, **spec})["ids"]
+        return ids
 
     def tasks(self) -> list[dict[str, Any]]:
-        return self.admin("GET", "/admin/tasks")["tasks"]
+        tasks: list[dict[str, Any]] = self.admin("GET", "/admin/tasks")["tasks"]
+        return tasks
 
     def set_delay(self, job_id: str, **fields: Any) -> dict[str, Any]:
         """``PATCH /admin/tasks/{id}/delay``; returns the task."""
-        return self.admin("PATCH", f"/admin/tasks/{job_id}/delay", fields)
+        task: dict[str, Any] = self.admin("PATCH", f"/admin/tasks/{job_id}/delay", fields)
+        return task
 
     def add_fault(self, **rule: Any) -> dict[str, Any]:
-        return self.admin("POST", "/admin/faults", rule)["faults"][0]
+        fault: dict[str, Any] = self.admin("POST", "/admin/faults", rule)["faults"][0]
+        return fault
 
     def clear_faults(self) -> None:
         self.admin("DELETE", "/admin/faults")
 
     def configure(self, **changes: Any) -> dict[str, Any]:
-        return self.admin("PATCH", "/admin/config", changes)
+        config: dict[str, Any] = self.admin("PATCH", "/admin/config", changes)
+        return config
 
     def calls(self, endpoint: str | None = None, job_id: str | None = None) -> list[dict[str, Any]]:
         params = {k: v for k, v in (("endpoint", endpoint), ("job_id", job_id)) if v}
         query = "&".join(f"{k}={v}" for k, v in params.items())
-        return self.admin("GET", "/admin/calls" + (f"?{query}" if query else ""))["calls"]
+        calls: list[dict[str, Any]] = self.admin(
+            "GET", "/admin/calls" + (f"?{query}" if query else "")
+        )["calls"]
+        return calls
 
     def in_flight(self, endpoint: str | None = None) -> list[dict[str, Any]]:
         """Requests the simulator has received and not answered yet (``?in_flight=1``)."""
         query = "?in_flight=1" + (f"&endpoint={endpoint}" if endpoint else "")
-        return self.admin("GET", "/admin/calls" + query)["calls"]
+        calls: list[dict[str, Any]] = self.admin("GET", "/admin/calls" + query)["calls"]
+        return calls
 
     def expire_tokens(self) -> int:
-        return self.admin("POST", "/admin/tokens/expire")["expired"]
+        expired: int = self.admin("POST", "/admin/tokens/expire")["expired"]
+        return expired
 
     def reset(self) -> None:
         self.admin("POST", "/admin/reset")

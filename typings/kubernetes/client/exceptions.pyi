@@ -1,0 +1,17 @@
+from typing import Any
+
+class OpenApiException(Exception): ...
+
+class ApiException(OpenApiException):
+    status: int | None
+    reason: str | None
+    body: str | None
+    def __init__(
+        self,
+        status: int | None = None,
+        reason: str | None = None,
+        http_resp: Any = None,
+        *,
+        body: str | None = None,
+        data: Any | None = None,
+    ) -> None: ...
