@@ -16,10 +16,11 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 KUBERNETES_VERSION = "v1.37.2"
 HELM_VERSION = "v3.22.0"
@@ -84,7 +85,7 @@ def _version_ldflags() -> str:
     )
 
 
-def _module_info(module: str, version: str, cwd: Path) -> dict:
+def _module_info(module: str, version: str, cwd: Path) -> dict[str, Any]:
     """``go mod download -json`` of MODULE@VERSION: its commit (Origin.Hash) and go.mod path."""
     go = _go()
     proc = subprocess.run(
@@ -95,7 +96,8 @@ def _module_info(module: str, version: str, cwd: Path) -> dict:
     if proc.returncode != 0:
         raise DevClusterError(f"go mod download {module}@{version} failed:\n{proc.stdout}"
                               f"{proc.stderr}")
-    return json.loads(proc.stdout)
+    info: dict[str, Any] = json.loads(proc.stdout)
+    return info
 
 
 def _helm_ldflags(cwd: Path) -> str:
@@ -103,7 +105,7 @@ def _helm_ldflags(cwd: Path) -> str:
     return helm_ldflags(_module_info("helm.sh/helm/v3", HELM_VERSION, cwd))
 
 
-def helm_ldflags(info: dict) -> str:
+def helm_ldflags(info: dict[str, Any]) -> str:
     """helm's release ldflags from a ``go mod download -json`` answer for its module.
 
     What matters is stamped always: the version, empty metadata (a tag), and the Kubernetes
@@ -147,7 +149,7 @@ def _go() -> str:
     if go is None:
         raise DevClusterError(
             "Go is not installed (no `go` on PATH): it is needed once to build kube-apiserver, "
-            "kubectl, etcd and helm for the local control plane. Install Go >= 1.24, or point "
+            "kubectl, etcd and helm for the local control plane. Install Go >= 1.26, or point "
             "DRS_E2E_KUBECONFIG at an existing cluster."
         )
     return go
@@ -196,7 +198,9 @@ def _build_lock(directory: Path) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build_into(target: Path, build: list[str], cwd: Path, what: str, env=None) -> None:
+def _build_into(
+    target: Path, build: list[str], cwd: Path, what: str, env: dict[str, str] | None = None
+) -> None:
     if target.exists():
         return
     tmp = target.with_suffix(".tmp")
@@ -204,7 +208,7 @@ def _build_into(target: Path, build: list[str], cwd: Path, what: str, env=None) 
     tmp.replace(target)  # atomic: a killed build never leaves a half-written binary behind
 
 
-def ensure_binaries(log=print) -> Binaries:
+def ensure_binaries(log: Callable[[str], object] = print) -> Binaries:
     """Return the cached binaries, building the missing ones first (minutes when cold)."""
     out = binaries_dir()
     bins = Binaries(
@@ -246,7 +250,7 @@ def _go_install(out: Path, package: str, ldflags: str, target: Path) -> None:
     (gobin / name).replace(target)
 
 
-def ensure_node_binaries(log=print) -> NodeBinaries:
+def ensure_node_binaries(log: Callable[[str], object] = print) -> NodeBinaries:
     """kubelet, kube-controller-manager, kube-scheduler and pause, built like kube-apiserver.
 
     Cold: about 4 minutes for the kubelet and 2-3 for each of the others on 2 cores once the
@@ -275,7 +279,7 @@ def ensure_node_binaries(log=print) -> NodeBinaries:
     return bins
 
 
-def ensure_actionlint(log=print) -> Path:
+def ensure_actionlint(log: Callable[[str], object] = print) -> Path:
     """actionlint (GitHub Actions workflow checker) from its own Go module, cached by version."""
     out = cache_root() / "tools"
     target = out / f"actionlint-{ACTIONLINT_VERSION}"
@@ -299,7 +303,7 @@ def prometheus_release(module_version: str) -> str:
     return f"{combined // 100}.{combined % 100}.{parts[2]}"
 
 
-def ensure_promtool(log=print) -> Path:
+def ensure_promtool(log: Callable[[str], object] = print) -> Path:
     """promtool (checks and unit tests of alerting rules) from the Prometheus module, cached by
     version, stamped like Prometheus's release builds (``promtool --version``)."""
     out = cache_root() / "tools"

@@ -19,8 +19,10 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Self
 
 from .build import Binaries, DevClusterError, ensure_binaries
 from .certs import CertificateAuthority, service_account_keys
@@ -32,7 +34,8 @@ READY_TIMEOUT = 120.0  # /readyz takes 10-60 s on 2 cores while etcd and RBAC bo
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        port: int = s.getsockname()[1]
+        return port
 
 
 def _die_with_parent() -> None:
@@ -55,7 +58,7 @@ class LocalControlPlane:
         self,
         workdir: Path | None = None,
         binaries: Binaries | None = None,
-        log=print,
+        log: Callable[[str], object] = print,
         *,
         server_names: tuple[str, ...] = (),
         disable_admission_plugins: tuple[str, ...] = ("ServiceAccount",),
@@ -71,6 +74,7 @@ class LocalControlPlane:
         self.log = log
         self.etcd: subprocess.Popen[bytes] | None = None
         self.apiserver: subprocess.Popen[bytes] | None = None
+        self._args: dict[str, list[str]] = {}  # each child's command line, for a restart
         self.etcd_port = 0
         self.port = 0
         self.kubeconfig = self.workdir / "admin.kubeconfig"
@@ -81,7 +85,7 @@ class LocalControlPlane:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def __enter__(self) -> LocalControlPlane:
+    def __enter__(self) -> Self:
         try:
             self.start()
         except BaseException:
@@ -160,6 +164,7 @@ class LocalControlPlane:
         )
 
     def _spawn(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+        self._args[name] = args
         logfile = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         return subprocess.Popen(
             args,
@@ -201,7 +206,7 @@ class LocalControlPlane:
     def restart_apiserver(self) -> None:
         """Stop and start kube-apiserver on the same port; etcd keeps the data."""
         assert self.apiserver is not None
-        args = list(self.apiserver.args)  # type: ignore[arg-type]
+        args = list(self._args["kube-apiserver"])
         _terminate(self.apiserver)
         self.apiserver = self._spawn("kube-apiserver", args)
         self._wait_ready()
@@ -209,7 +214,7 @@ class LocalControlPlane:
     def stop_apiserver(self) -> list[str]:
         """Stop kube-apiserver (an outage); returns its arguments for :meth:`start_apiserver`."""
         assert self.apiserver is not None
-        args = list(self.apiserver.args)  # type: ignore[arg-type]
+        args = list(self._args["kube-apiserver"])
         _terminate(self.apiserver)
         return args
 
@@ -221,7 +226,7 @@ class LocalControlPlane:
     def restart_etcd(self, down: float = 0.0) -> None:
         """Stop etcd, wait DOWN seconds, start it again on the same port and data directory."""
         assert self.etcd is not None
-        args = list(self.etcd.args)  # type: ignore[arg-type]
+        args = list(self._args["etcd"])
         _terminate(self.etcd)
         time.sleep(down)
         self.etcd = self._spawn("etcd", args)

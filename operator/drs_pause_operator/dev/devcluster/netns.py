@@ -56,21 +56,22 @@ def entered(netns_path: str) -> Iterator[None]:
 
 def in_netns(netns_path: str, fn: Callable[[], T]) -> T:
     """``fn()`` run in a thread that is inside the namespace; its result or its exception."""
-    result: dict[str, object] = {}
+    value: list[T] = []
+    error: list[BaseException] = []
 
     def run() -> None:
         try:
             with entered(netns_path):
-                result["value"] = fn()
+                value.append(fn())
         except BaseException as err:
-            result["error"] = err
+            error.append(err)
 
     thread = threading.Thread(target=run, name="in-netns", daemon=True)
     thread.start()
     thread.join()
-    if "error" in result:
-        raise result["error"]  # type: ignore[misc]
-    return result["value"]  # type: ignore[return-value]
+    if error:
+        raise error[0]
+    return value[0]
 
 
 def _split(address: str) -> tuple[str, int]:
@@ -129,9 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pairs", nargs="+", metavar="LISTEN=TARGET",
                         help="HOST:PORT bound in the namespace = HOST:PORT dialled on the host")
     args = parser.parse_args(argv)
-    pairs = [tuple(p.split("=", 1)) for p in args.pairs]
+    pairs: list[tuple[str, str]] = []
+    for pair in args.pairs:
+        listen, sep, target = pair.partition("=")
+        if not (sep and listen and target):
+            parser.error(f"{pair!r}: expected LISTEN=TARGET")
+        pairs.append((listen, target))
     try:
-        asyncio.run(_main(args.netns, pairs))  # type: ignore[arg-type]
+        asyncio.run(_main(args.netns, pairs))
     except KeyboardInterrupt:
         return 0
     return 0

@@ -39,7 +39,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -71,7 +71,7 @@ class LocalCluster(LocalControlPlane):
         self,
         workdir: Path | None = None,
         binaries: Binaries | None = None,
-        log=print,
+        log: Callable[[str], object] = print,
         *,
         images: Sequence[ImageArchive] = (),
         node_binaries: NodeBinaries | None = None,
