@@ -7,18 +7,33 @@ import os
 import sys
 import threading
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
 
-# The venv holds the dependencies, not the project: every process a test starts (the operator,
-# the simulator, the demo) imports drs_pause_operator from this clone, whichever clone runs.
-_SOURCE_ROOT = str(Path(__file__).resolve().parents[1] / "operator")
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    [_SOURCE_ROOT, *(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep)
-                     if p and p != _SOURCE_ROOT)])
-
 _EXIT_STATUS: list[int] = []
+
+#: The source root of the checkout under test (``operator/``).
+SOURCE_ROOT = Path(__file__).resolve().parents[1] / "operator"
+
+
+def checkout_env(env: Mapping[str, str]) -> dict[str, str]:
+    """ENV with this checkout's source root first on PYTHONPATH.
+
+    A child Python process (the operator, the simulator, ``kubectl drs``, the demo) imports
+    ``drs_pause_operator`` from PYTHONPATH before the virtualenv's site-packages: without this,
+    it would run whatever copy the virtualenv's editable install points at, which may be
+    another checkout.
+    """
+    rest = [p for p in env.get("PYTHONPATH", "").split(os.pathsep)
+            if p and Path(p).resolve() != SOURCE_ROOT]
+    return {**env, "PYTHONPATH": os.pathsep.join([str(SOURCE_ROOT), *rest])}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Every process the tests start inherits this (xdist's workers too, started after this).
+    os.environ["PYTHONPATH"] = checkout_env(os.environ)["PYTHONPATH"]
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import sys
+from pathlib import Path
 
 from . import __version__
 
@@ -70,6 +72,10 @@ def _run(args: argparse.Namespace) -> int:
         print(f"drs-pause-operator: {err}", file=sys.stderr)
         return 2
     logs.configure(config.log_format, config.log_level)
+    # Which installation runs: a virtualenv can hold another copy than the one meant.
+    logging.getLogger(__name__).debug(
+        "drs_pause_operator %s from %s", __version__, Path(__file__).resolve().parent
+    )
     code = 0
     with contextlib.suppress(KeyboardInterrupt):
         code = asyncio.run(run_operator(config, liveness=args.liveness, peering=args.peering))

@@ -32,6 +32,7 @@ GROUP, VERSION, PLURAL = "drs.cloudops.dev", "v1alpha1", "drsjobpauses"
 TERMINAL = frozenset({"Paused", "PartiallyPaused", "Failed"})
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY"})
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+SOURCE_ROOT = Path(__file__).resolve().parents[2] / "operator"
 _STARTED = time.monotonic()
 
 
@@ -155,7 +156,10 @@ class OperatorProcess:
 
     def start(self) -> OperatorProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRS_PAUSE_")}
-        env.update({"KUBECONFIG": str(self.kubeconfig), "PYTHONUNBUFFERED": "1"})
+        # This checkout's code first, whatever the virtualenv's editable install points at.
+        path = [str(SOURCE_ROOT), *(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p)]
+        env.update({"KUBECONFIG": str(self.kubeconfig), "PYTHONUNBUFFERED": "1",
+                    "PYTHONPATH": os.pathsep.join(path)})
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
         self.started = time.monotonic()
         self.proc = subprocess.Popen(

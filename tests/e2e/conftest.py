@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -22,6 +23,8 @@ import pytest
 from drs_pause_operator.dev.devcluster import LocalControlPlane, ensure_binaries
 from drs_pause_operator.dev.devcluster.existing import ExistingCluster
 from drs_pause_operator.dev.simulator.testing import SimulatorProcess
+
+from ..conftest import SOURCE_ROOT, checkout_env
 
 ROOT = Path(__file__).resolve().parents[2]
 CRD_DIR = ROOT / "crds"
@@ -88,6 +91,7 @@ class OperatorProcess:
     def start(self) -> OperatorProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DRS_PAUSE_")}
         env.update({"KUBECONFIG": str(self.kubeconfig), **self.env})
+        env = checkout_env(env)  # this checkout's code, whatever the virtualenv points at
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child owns it
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "drs_pause_operator", "run", *self.args],
@@ -190,3 +194,17 @@ def wait_for(predicate, timeout: float = 60.0, interval: float = 0.3, what: str 
 
 def new_job_id() -> str:
     return str(uuid.uuid4())
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(tmp_path_factory) -> Path:
+    """A folder with the executable `kubectl-drs`, as the package installs it, except that it runs
+    this clone's plugin with the tests' Python (the venv holds no project)."""
+    folder = tmp_path_factory.mktemp("plugin-bin")
+    script = folder / "kubectl-drs"
+    script.write_text(
+        f"#!/bin/sh\nPYTHONPATH={shlex.quote(str(SOURCE_ROOT))} "
+        f"exec {shlex.quote(sys.executable)} -m drs_pause_operator.plugin.cli \"$@\"\n"
+    )
+    script.chmod(0o755)
+    return folder

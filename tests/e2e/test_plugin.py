@@ -7,31 +7,13 @@ from __future__ import annotations
 
 import json
 import re
-import shlex
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
 import pytest
 
 from .conftest import get_status, operator_args, token_secret, wait_for
-
-SOURCE_ROOT = Path(__file__).resolve().parents[2] / "operator"
-
-
-@pytest.fixture(scope="module")
-def plugin_dir(tmp_path_factory) -> Path:
-    """A folder with the executable `kubectl-drs`, as the package installs it, except that it runs
-    this clone's plugin with the tests' Python (the venv holds no project)."""
-    folder = tmp_path_factory.mktemp("plugin-bin")
-    script = folder / "kubectl-drs"
-    script.write_text(
-        f"#!/bin/sh\nPYTHONPATH={shlex.quote(str(SOURCE_ROOT))} "
-        f"exec {shlex.quote(sys.executable)} -m drs_pause_operator.plugin.cli \"$@\"\n"
-    )
-    script.chmod(0o755)
-    return folder
 
 
 class Drs:
