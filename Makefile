@@ -9,17 +9,32 @@ export PYTHONPATH := $(CURDIR)/operator$(if $(PYTHONPATH),:$(PYTHONPATH))
 PYTEST_ARGS ?=
 SOAK_SECONDS ?= 600
 BENCH_ARGS ?=
+# pytest-xdist workers: the end-to-end tests mostly wait (on DRS' simulated delays, on leases,
+# on real minutes), so more workers than cores pay off; 0 runs everything in one process.
+PYTEST_WORKERS ?= 4
+PYTEST := "$$venv/bin/python" -m pytest -n $(PYTEST_WORKERS)
 
-.PHONY: test test-node demo demo-cluster lint controlplane node actionlint bench soak mutate
+.PHONY: test test-fast test-node demo demo-cluster lint controlplane node actionlint bench soak mutate
 
 ## Run the whole test suite (lint, workflows, unit, contract, simulator, e2e on a real control
-## plane, and the chart installed by helm on a real node running the image built here).
+## plane, and the chart installed by helm on a real node running the image built here), on
+## PYTEST_WORKERS workers, each with its own control plane and simulator (which tests share a
+## worker or need the machine alone: tests/conftest.py).
 test: controlplane node actionlint
 	@venv=$$(scripts/venv.sh) && \
 	"$$venv/bin/ruff" check . && \
 	"$$venv/bin/mypy" && \
-	{ "$$venv/bin/python" -m pytest $(PYTEST_ARGS); rc=$$?; \
+	{ $(PYTEST) $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; fi; exit $$rc; }
+
+## The quick tiers while developing: lint, types, unit, contract, simulator, SDK fidelity and fuzz.
+## Leaves out everything that needs Go or a cluster: end to end, node, Argo CD/kstatus health
+## checks in Go, actionlint.
+test-fast:
+	@venv=$$(scripts/venv.sh) && \
+	"$$venv/bin/ruff" check . && \
+	"$$venv/bin/mypy" && \
+	$(PYTEST) tests/unit tests/repo tests/contract tests/simulator tests/fidelity tests/fuzz $(PYTEST_ARGS)
 
 ## Soak, outside `make test`: objects created and deleted for SOAK_SECONDS (default 600) while the
 ## operator's memory and connections are sampled; prints the figures, fails if they grow.

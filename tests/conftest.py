@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import faulthandler
+import fcntl
+import importlib.util
 import os
 import sys
 import threading
@@ -14,8 +16,9 @@ import pytest
 
 _EXIT_STATUS: list[int] = []
 
+TESTS = Path(__file__).resolve().parent
 #: The source root of the checkout under test (``operator/``).
-SOURCE_ROOT = Path(__file__).resolve().parents[1] / "operator"
+SOURCE_ROOT = TESTS.parent / "operator"
 
 
 def checkout_env(env: Mapping[str, str]) -> dict[str, str]:
@@ -34,6 +37,149 @@ def checkout_env(env: Mapping[str, str]) -> dict[str, str]:
 def pytest_configure(config: pytest.Config) -> None:
     # Every process the tests start inherits this (xdist's workers too, started after this).
     os.environ["PYTHONPATH"] = checkout_env(os.environ)["PYTHONPATH"]
+    config.addinivalue_line(
+        "markers", "exclusive: time-bound checks under heavy CPU load; under pytest-xdist they "
+        "run while no other test runs (see EXCLUSIVE in tests/conftest.py)")
+    # The queue keeps the order pytest_collection_modifyitems gives it.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+# -- running under pytest-xdist (`make test`: pytest -n N) ---------------------------------------
+# Each worker has its own control plane and simulator (session fixtures are per worker), so
+# tests on different workers share nothing but the machine. Paths are relative to tests/.
+
+#: Test modules whose tests run on one worker, one after the other.
+ONE_WORKER = {
+    # One node cluster per machine: one network namespace, node address and host state.
+    "node/test_chart_on_node.py": "node",
+    # A module-scoped private control plane and control flow: split over workers, they would
+    # run once per worker.
+    "e2e/test_chart_clusterwide.py": "chart-clusterwide",
+}
+#: The most CPU-hungry tests with time bounds (hundreds of objects and seven operator
+#: processes; ten operators at once that must start and pause within seconds; answers cut off
+#: on time): they run on one worker, last, and while no other test runs.
+EXCLUSIVE = ("e2e/test_chaos.py", "e2e/test_chart_rbac.py", "e2e/test_security_limits.py")
+#: Tiers whose tests take seconds to minutes each (the rest take milliseconds).
+LONG_TIERS = ("e2e", "node", "health")
+
+
+def _module(nodeid: str) -> str:
+    """tests/e2e/test_x.py::test_y[p] -> e2e/test_x.py"""
+    return nodeid.split("::", 1)[0].removeprefix(f"{TESTS.name}/")
+
+
+def _worker_group(nodeid: str) -> str | None:
+    module = _module(nodeid)
+    return "exclusive" if module in EXCLUSIVE else ONE_WORKER.get(module)
+
+
+def _queue_rank(item: pytest.Item) -> int:
+    """0 slow (minutes), 1 the rest of a long tier, 2 the quick tiers, 3 exclusive (last)."""
+    if item.get_closest_marker("exclusive"):
+        return 3
+    if item.get_closest_marker("slow"):
+        return 0
+    return 1 if _module(item.nodeid).split("/")[0] in LONG_TIERS else 2
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark the exclusive tests; under xdist, queue the longest first and the exclusive last.
+
+    Workers take tests from one queue in this order: the minutes-long tests start at once and
+    the short ones fill the gaps, instead of one long test starting late and running on alone;
+    the exclusive ones, which stop every other worker while they run, come when little else is
+    left. A serial run keeps the files' order. (Every worker sorts alike, as xdist requires.)
+    """
+    for item in items:
+        if _module(item.nodeid) in EXCLUSIVE:
+            item.add_marker(pytest.mark.exclusive)
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=_queue_rank)  # stable: the order within each rank stays
+
+
+if importlib.util.find_spec("xdist") is not None:
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SuiteScheduling(LoadScopeScheduling):
+        """xdist's load balancing, one test at a time, except that the tests of a group in
+        ONE_WORKER (and the EXCLUSIVE ones, as one group) go to one worker together.
+
+        (xdist's own ``--dist loadgroup`` would do this from ``xdist_group`` marks, but it
+        passes them by rewriting node ids, which pytest 9.2 no longer allows: pytest-xdist
+        issue 1386. The groups here follow from the node id itself.)
+        """
+
+        def _split_scope(self, nodeid: str) -> str:
+            return _worker_group(nodeid) or nodeid
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log) -> LoadScopeScheduling | None:
+        if config.getvalue("dist") != "load":  # -n N alone means load; another --dist wins
+            return None
+        return SuiteScheduling(config, log)
+
+
+class MachineLock:
+    """A readers-writer lock over the workers of one xdist run (two flock'ed files).
+
+    Every test holds it shared; an exclusive test holds it alone, so it runs while no other
+    test does. The gate gives the writer precedence: once an exclusive test waits, no other
+    test starts, and it waits only for the tests already running.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self._gate = open(directory / "machine.gate", "a")  # noqa: SIM115 - held for the session
+        self._lock = open(directory / "machine.lock", "a")  # noqa: SIM115
+        self.held: str | None = None  # "shared" or "exclusive"
+
+    def acquire(self, exclusive: bool) -> None:
+        fcntl.flock(self._gate, fcntl.LOCK_EX)
+        if exclusive:
+            fcntl.flock(self._lock, fcntl.LOCK_EX)  # the gate stays closed until release
+            self.held = "exclusive"
+        else:
+            fcntl.flock(self._lock, fcntl.LOCK_SH)
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
+            self.held = "shared"
+
+    def release(self) -> None:
+        fcntl.flock(self._lock, fcntl.LOCK_UN)
+        if self.held == "exclusive":
+            fcntl.flock(self._gate, fcntl.LOCK_UN)
+        self.held = None
+
+
+_MACHINE_LOCK: list[MachineLock] = []
+
+
+def _machine_lock(config: pytest.Config) -> MachineLock | None:
+    """The run's lock, in the directory above the workers' own basetemps; None without xdist."""
+    basetemp = getattr(config.option, "basetemp", None)
+    if not os.environ.get("PYTEST_XDIST_WORKER") or not basetemp:
+        return None
+    if not _MACHINE_LOCK:
+        _MACHINE_LOCK.append(MachineLock(Path(basetemp).resolve().parent))
+    return _MACHINE_LOCK[0]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Setup, call and teardown of each test under the machine lock (module and session
+    fixtures are set up and torn down inside a test's protocol too)."""
+    lock = _machine_lock(item.config)
+    if lock is None:
+        yield
+        return
+    exclusive = item.get_closest_marker("exclusive") is not None
+    if lock.held is None:
+        lock.acquire(exclusive)
+    try:
+        yield
+    finally:
+        # Exclusive tests in a row keep the machine (the next one would wait for nothing).
+        if not (exclusive and nextitem is not None and nextitem.get_closest_marker("exclusive")):
+            lock.release()
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
 
+
+@pytest.mark.slow  # its own control plane, simulator and operator
 def test_demo_runs_and_reports_the_expected_outcome() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "drs_pause_operator", "demo", "--timeout", "90"],

@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import time
 
+import pytest
+
 from .conftest import (
     djp,
     get_status,
@@ -232,6 +234,7 @@ def test_forbidden_endpoint_with_default_credentials_sends_nothing(
     wait_for(phase_is(cluster, namespace, "fixed", "Paused"), what="Paused via template")
 
 
+@pytest.mark.slow  # three kills, each with a pause request held in flight
 def test_operator_killed_mid_run_converges_without_pausing_twice(
     cluster, namespace, simulator, start_operator
 ):

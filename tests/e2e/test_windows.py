@@ -12,9 +12,12 @@ import json
 import time
 from pathlib import Path
 
+import pytest
 import yaml
 
 from .conftest import PROJECT, new_job_id, operator_args, token_secret, wait_for
+
+pytestmark = pytest.mark.slow  # schedules in real minutes
 
 ROOT = Path(__file__).resolve().parents[2]
 MINUTE = 60

@@ -149,10 +149,13 @@ def _package_root() -> str:
 class SimulatorProcess:
     """The simulator CLI as a subprocess; talks to it through the admin API.
 
-    ``args`` are CLI options (``--port 0`` is added unless a port is given).
+    ``args`` are CLI options (``--port 0`` is added unless a port is given). A child that exits
+    is reported at once; ``start_timeout`` only bounds a start that hangs, and is generous: on a
+    busy machine (tests in parallel, control planes bootstrapping) the imports alone have taken
+    over 20 s.
     """
 
-    def __init__(self, args: Sequence[str] = (), *, start_timeout: float = 20.0) -> None:
+    def __init__(self, args: Sequence[str] = (), *, start_timeout: float = 120.0) -> None:
         self.args = list(args)
         if "--port" not in self.args:
             self.args += ["--port", "0"]
