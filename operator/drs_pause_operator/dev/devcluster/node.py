@@ -19,22 +19,19 @@ EndpointSlices list (:meth:`LocalCluster.service_endpoints`). The API server can
 kubelet, so ``kubectl logs``/``exec`` do not work; :meth:`LocalCluster.pod_log` reads the log
 files instead.
 
-This machine's quirks (see the kubelet and containerd configuration below): cgroup v1
-(``failCgroupV1: false``, ``cgroupDriver: cgroupfs``), swap (``failSwapOn: false``) and no
-CAP_SYS_RESOURCE (containerd's ``restrict_oom_score_adj``). Everything the node creates lives
-under the harness's folder, a cgroup of its own (``cgroupRoot``) and its network namespace; stop
-removes the pods' containers, mounts, cgroups and the namespace.
+This machine's quirks (cgroup v1, swap, no CAP_SYS_RESOURCE) are handled in the configuration
+documents of :mod:`.nodeconfig`. Everything the node creates lives under the harness's folder, a
+cgroup of its own (``cgroupRoot``) and its network namespace; stop removes the pods' containers,
+mounts, cgroups and the namespace, and :mod:`.hoststate` what the kubelet and containerd leave on
+the host.
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import json
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -43,6 +40,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
+from . import hoststate, nodeconfig
 from .build import Binaries, DevClusterError, NodeBinaries, ensure_node_binaries
 from .cluster import LocalControlPlane, _terminate, free_port
 from .image import ImageArchive, ensure_pause_image
@@ -55,13 +53,6 @@ POD_SUBNET = "10.88.0.0/16"
 NODE_NAME = "drs-node"
 CNI_BIN_DIRS = ("/usr/lib/cni", "/opt/cni/bin")
 NODE_READY_TIMEOUT = 180.0
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-# Host paths the kubelet and containerd use whatever they are told (device-plugins socket,
-# /var/log/containers links, libcni's cache, the shims' sockets, the pods' network namespaces).
-# What they create there is removed when the last node of this machine stops, if the path did
-# not exist before the first one started (recorded under HOST_STATE; nodes hold a shared lock).
-HOST_LEFTOVERS = ("/var/lib/kubelet", "/var/log/containers", "/var/lib/cni", "/run/containerd")
-HOST_STATE = Path("/run/drs-pause-operator-node")
 
 
 class LocalCluster(LocalControlPlane):
@@ -182,66 +173,11 @@ class LocalCluster(LocalControlPlane):
         base.mkdir(parents=True, exist_ok=True)
         cni_conf = self.node_dir / "cni" / "net.d"
         cni_conf.mkdir(parents=True, exist_ok=True)
-        (cni_conf / "10-drs-node.conflist").write_text(json.dumps({
-            "cniVersion": "1.0.0",
-            "name": "drs-node",
-            "plugins": [
-                {
-                    "type": "bridge",
-                    "bridge": "cni0",
-                    "isGateway": True,
-                    "ipMasq": False,  # no NAT: pods talk to the node's namespace only
-                    "hairpinMode": True,
-                    "ipam": {
-                        "type": "host-local",
-                        "ranges": [[{"subnet": POD_SUBNET}]],
-                        "routes": [{"dst": "0.0.0.0/0"}],
-                        "dataDir": str(self.node_dir / "cni" / "ipam"),
-                    },
-                },
-                {"type": "loopback"},
-            ],
-        }, indent=2))
-        config = f"""\
-version = 2
-root = "{base / 'root'}"
-state = "{base / 'state'}"
-
-[grpc]
-  address = "{self.socket}"
-
-[ttrpc]
-  address = "{self.socket}.ttrpc"
-
-[plugins."io.containerd.internal.v1.opt"]
-  path = "{base / 'opt'}"
-
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "{self.pause_image.reference}"
-  # A negative oom_score_adj needs CAP_SYS_RESOURCE, which this sandbox lacks: without this every
-  # pod sandbox fails with "can't get final child's PID from pipe: EOF".
-  restrict_oom_score_adj = true
-  enable_selinux = false
-  disable_apparmor = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        SystemdCgroup = false
-        BinaryName = "{tools['runc']}"
-        Root = "{base / 'runc'}"
-
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "{tools['cni']}"
-    conf_dir = "{cni_conf}"
-"""
+        (cni_conf / "10-drs-node.conflist").write_text(json.dumps(
+            nodeconfig.cni_conflist(POD_SUBNET, self.node_dir / "cni" / "ipam"), indent=2))
+        config = nodeconfig.containerd_toml(
+            base=base, socket=self.socket, sandbox_image=self.pause_image.reference,
+            runc=tools["runc"], cni_bin_dir=tools["cni"], cni_conf_dir=cni_conf)
         (base / "config.toml").write_text(config)
         self.procs["containerd"] = self._spawn(
             "containerd",
@@ -306,44 +242,9 @@ state = "{base / 'state'}"
                                "client-key": str(cred.key)})
         resolv = self.node_dir / "resolv.conf"
         resolv.write_text("# pods get no DNS server: nothing leaves the node's namespace\n")
-        config = {
-            "apiVersion": "kubelet.config.k8s.io/v1beta1",
-            "kind": "KubeletConfiguration",
-            # This machine: cgroup v1 (refused from 1.35 unless told), no systemd, swap on.
-            "failCgroupV1": False,
-            "cgroupDriver": "cgroupfs",
-            "cgroupRoot": f"/{self.cgroup_name}",
-            "failSwapOn": False,
-            "containerRuntimeEndpoint": f"unix://{self.socket}",
-            "podLogsDir": str(self.pod_logs_dir),
-            "volumePluginDir": str(self.kubelet_dir / "volume-plugins"),
-            "address": NODE_IP,
-            "port": 10250,
-            "readOnlyPort": 0,
-            "healthzBindAddress": "127.0.0.1",
-            "healthzPort": 10248,
-            "authentication": {
-                "anonymous": {"enabled": False},
-                "webhook": {"enabled": False},
-                "x509": {"clientCAFile": str(self.ca_path)},
-            },
-            "authorization": {"mode": "AlwaysAllow"},
-            "resolvConf": str(resolv),
-            "clusterDomain": "cluster.local",
-            "maxPods": 30,
-            # Shared CI disks run full; imported images cannot be pulled again.
-            "imageGCHighThresholdPercent": 100,
-            "imageGCLowThresholdPercent": 99,
-            "evictionHard": {
-                "memory.available": "50Mi",
-                "nodefs.available": "1%",
-                "nodefs.inodesFree": "1%",
-                "imagefs.available": "1%",
-                "imagefs.inodesFree": "1%",
-            },
-            "nodeStatusReportFrequency": "10s",
-            "nodeStatusUpdateFrequency": "5s",
-        }
+        config = nodeconfig.kubelet_config(
+            cgroup_root=f"/{self.cgroup_name}", socket=self.socket, pod_logs_dir=self.pod_logs_dir,
+            kubelet_dir=self.kubelet_dir, address=NODE_IP, client_ca=self.ca_path, resolv=resolv)
         config_path = self.node_dir / "kubelet.yaml"
         config_path.write_text(json.dumps(config, indent=2))
         self.procs["kubelet"] = self._spawn("kubelet", self._nsenter([
@@ -418,13 +319,13 @@ state = "{base / 'state'}"
         if "containerd" in self.procs:
             self._remove_containers()
             _terminate(self.procs.pop("containerd"))
-        self._kill_shims()
+        hoststate.kill_shims(self.socket)
         for name in list(self.procs):
             _terminate(self.procs.pop(name))
-        self._unmount_under(self.node_dir)  # the pods' volumes, and the namespace's file
+        hoststate.unmount_under(self.node_dir)  # the pods' volumes, and the namespace's file
         self._netns_created = False
-        self._remove_cgroup_root()
-        self._remove_host_leftovers()
+        hoststate.remove_cgroup(self.cgroup_name)
+        self._leave_host()
 
     def _running_tasks(self) -> list[str]:
         if not self.socket.exists():
@@ -451,170 +352,22 @@ state = "{base / 'state'}"
                     subprocess.run(["umount", path], capture_output=True, check=False)
                     Path(path).unlink(missing_ok=True)
 
-    def _kill_shims(self) -> None:
-        _kill_shims(self.socket)
-
-    def _unmount_under(self, directory: Path) -> None:
-        _unmount_under(directory)
-
     def _create_cgroup_root(self) -> None:
-        """The kubelet's cgroupRoot, in every mounted hierarchy (the kubelet requires it)."""
-        for hierarchy in _hierarchies():
-            path = hierarchy / self.cgroup_name
-            path.mkdir(exist_ok=True)
-            for name in ("cpuset.cpus", "cpuset.mems"):  # a v1 cpuset starts empty
-                if (path / name).exists() and not (path / name).read_text().strip():
-                    (path / name).write_text((hierarchy / name).read_text())
-
-    def _remove_cgroup_root(self) -> None:
-        _remove_cgroup(self.cgroup_name)
+        hoststate.create_cgroup(self.cgroup_name)
 
     def _enter_host(self) -> None:
-        """Record what exists on the host before the first node starts; hold a shared lock."""
-        HOST_STATE.mkdir(exist_ok=True)
-        self._host_lock = open(HOST_STATE / "lock", "a+")  # noqa: SIM115 - held until stop
-        fcntl.flock(self._host_lock, fcntl.LOCK_EX)
-        record = HOST_STATE / "preexisting.json"
-        if not record.exists():
-            record.write_text(json.dumps(
-                {p: os.path.lexists(p) for p in (*HOST_LEFTOVERS, "/run/netns")}))
-        nodes = HOST_STATE / "nodes"
-        nodes.mkdir(exist_ok=True)
-        _clean_stale_nodes(nodes)
-        (nodes / f"{self.id}.json").write_text(json.dumps({
+        self._host_lock = hoststate.enter(self.id, {
             "pid": os.getpid(), "node_dir": str(self.node_dir), "socket": str(self.socket),
             "cgroup": self.cgroup_name,
-        }))
-        fcntl.flock(self._host_lock, fcntl.LOCK_SH)
+        })
 
-    def _remove_host_leftovers(self) -> None:
-        containers = Path("/var/log/containers")
-        if containers.is_dir():
-            logs = str(self.pod_logs_dir)
-            for link in containers.iterdir():
-                if link.is_symlink() and os.readlink(link).startswith(logs):
-                    link.unlink(missing_ok=True)
+    def _leave_host(self) -> None:
+        hoststate.remove_pod_log_links(self.pod_logs_dir)
         lock, self._host_lock = self._host_lock, None
-        if lock is None:
-            return
-        (HOST_STATE / "nodes" / f"{self.id}.json").unlink(missing_ok=True)
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            lock.close()  # another node is still running: it cleans up when it stops
-            return
-        try:
-            record = HOST_STATE / "preexisting.json"
-            existed = json.loads(record.read_text()) if record.exists() else {}
-            for path in HOST_LEFTOVERS:
-                if existed.get(path) is False and os.path.lexists(path):
-                    shutil.rmtree(path, ignore_errors=True)
-            if existed.get("/run/netns") is False:  # containerd made it for pods' namespaces
-                with contextlib.suppress(OSError):
-                    os.rmdir("/run/netns")  # only when empty
-            with contextlib.suppress(OSError):
-                (HOST_STATE / "nodes").rmdir()  # only when no record of a stale node is left
-                record.unlink(missing_ok=True)
-                (HOST_STATE / "lock").unlink(missing_ok=True)
-                HOST_STATE.rmdir()
-        finally:
-            lock.close()
+        if lock is not None:
+            hoststate.leave(self.id, lock)
 
 
-def _kill_shims(socket: Path) -> None:
-    """containerd's shims outlive it by design; end the ones of one node by pid."""
-    needle = str(socket).encode()
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if b"containerd-shim" in cmdline and needle in cmdline:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(entry.name), signal.SIGKILL)
-
-
-def _unmount_under(directory: Path) -> None:
-    prefix = str(directory.resolve()) + "/"
-    mounts = []
-    try:
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            point = line.split()[4].encode().decode("unicode_escape")
-            if point.startswith(prefix):
-                mounts.append(point)
-    except OSError:
-        return
-    for point in sorted(mounts, key=len, reverse=True):
-        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
-
-
-def _hierarchies() -> list[Path]:
-    if not CGROUP_ROOT.is_dir():
-        return []
-    return [p for p in CGROUP_ROOT.iterdir() if p.is_dir() and (p / "cgroup.procs").exists()]
-
-
-def _remove_cgroup(name: str) -> None:
-    """The node's cgroupRoot in every hierarchy: remaining processes killed, then rmdir."""
-    for hierarchy in _hierarchies():
-        root = hierarchy / name
-        if not root.is_dir():
-            continue
-        dirs = sorted((p for p in root.rglob("*") if p.is_dir()), key=lambda p: len(p.parts),
-                      reverse=True)
-        for path in [*dirs, root]:
-            for attempt in range(20):
-                try:
-                    for pid in (path / "cgroup.procs").read_text().split():
-                        os.kill(int(pid), signal.SIGKILL)
-                    path.rmdir()
-                    break
-                except (OSError, ValueError):
-                    time.sleep(0.1 * (attempt + 1) if attempt < 5 else 0.5)
-
-
-def _clean_stale_nodes(records: Path) -> None:
-    """Nodes whose owning process was killed (SIGKILL: no cleanup ran): their containers' shims,
-    mounts and cgroups go now. containerd and the kubelet died with their owner already."""
-    for record in records.glob("*.json"):
-        try:
-            info = json.loads(record.read_text())
-            os.kill(int(info["pid"]), 0)
-            continue  # its owner is alive
-        except ProcessLookupError:
-            pass
-        except (OSError, ValueError, KeyError):
-            continue
-        _kill_shims(Path(info["socket"]))
-        _remove_cgroup(info["cgroup"])
-        _unmount_under(Path(info["node_dir"]))
-        record.unlink(missing_ok=True)
-        _remove_orphan_pod_netns()
-
-
-def _remove_orphan_pod_netns(min_age: float = 120.0) -> None:
-    """Pod network namespaces (containerd's /run/netns/cni-*) that no process is in any more and
-    that are older than MIN_AGE seconds (a live node starts its sandbox's pause process in its
-    namespace within seconds): what the sandboxes of a killed node leave behind."""
-    base = Path("/run/netns")
-    if not base.is_dir():
-        return
-    in_use = set()
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            with contextlib.suppress(OSError):
-                in_use.add(os.stat(entry / "ns" / "net").st_ino)
-    for path in base.glob("cni-*"):
-        try:
-            info = path.stat()
-        except OSError:
-            continue
-        if info.st_ino not in in_use and time.time() - info.st_mtime > min_age:
-            subprocess.run(["umount", str(path)], capture_output=True, check=False)
-            with contextlib.suppress(OSError):
-                path.unlink()
 
 
 def _run(args: list[str], what: str) -> None:
