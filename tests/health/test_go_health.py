@@ -45,6 +45,7 @@ def _go() -> str | None:
     return str(fallback) if fallback.exists() else None
 
 
+@pytest.mark.slow  # cold: minutes of compiling, started first so that it overlaps the waits
 @pytest.mark.timeout(1800)  # a cold module and build cache; seconds once warm
 @pytest.mark.parametrize("module", MODULES)
 def test_go_module(module: str) -> None:
