@@ -71,7 +71,8 @@ node:
 	@scripts/node-packages.sh
 	@venv=$$(scripts/venv.sh) && "$$venv/bin/python" -m drs_pause_operator.dev.devcluster build --node >/dev/null
 
-## Check the GitHub workflows with actionlint (built from its Go module, cached).
+## Check the GitHub workflows with actionlint; actionlint and promtool (for the chart's alert
+## tests) are built from their Go modules first and cached.
 actionlint:
 	@venv=$$(scripts/venv.sh) && \
 	lint=$$("$$venv/bin/python" -m drs_pause_operator.dev.devcluster build --tools | tail -n 1) && \

@@ -49,6 +49,11 @@ ALERT_NAMES = {
 RUNBOOK = "https://github.com/cloudops-dev/drs-pause-operator/blob/main/docs/alerts.md"
 
 
+# `make test` builds promtool before pytest starts; run alone on a cold machine, the first test
+# builds it (minutes on 2 cores, as for the Go health checks).
+pytestmark = pytest.mark.timeout(1800)
+
+
 @pytest.fixture(scope="module")
 def docs() -> list[dict]:
     return rendered()

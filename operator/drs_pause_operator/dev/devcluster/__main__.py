@@ -2,7 +2,8 @@
 plane until Ctrl-C (prints the kubeconfig path).
 
 ``build --node`` also builds the node's binaries and the operator's image, ``build --tools``
-actionlint; ``up --node`` runs a one-node cluster with the operator's image imported.
+promtool and actionlint (printed last); ``up --node`` runs a one-node cluster with the operator's
+image imported.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .build import (
     ensure_actionlint,
     ensure_binaries,
     ensure_node_binaries,
+    ensure_promtool,
 )
 from .cluster import LocalControlPlane
 
@@ -27,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["build", "up"])
     parser.add_argument("--node", action="store_true",
                         help="also the node: kubelet, controller-manager, scheduler, the image")
-    parser.add_argument("--tools", action="store_true", help="also actionlint")
+    parser.add_argument("--tools", action="store_true",
+                        help="also promtool and actionlint (printed last)")
     args = parser.parse_args(argv)
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     try:
@@ -42,6 +45,7 @@ def main(argv: list[str] | None = None) -> int:
                 paths += [ensure_pause_image(node.pause, log=log).archive,
                           ensure_operator_image(log=log).archive]
             if args.tools:
+                paths.append(ensure_promtool(log=log))
                 paths.append(ensure_actionlint(log=log))
             print(
                 f"binaries ready in {binaries_dir()} ({time.monotonic() - started:.1f}s)",
