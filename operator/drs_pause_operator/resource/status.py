@@ -94,8 +94,8 @@ def _waiting_text(jobs: list[Job], gate_max: int | None) -> str:
     if not waiting:
         return ""
     worst = largest(waiting)
-    text = f"{len(waiting)} task{'s' if len(waiting) > 1 else ''} wait for their replication " \
-           "delay"
+    text = (f"{len(waiting)} tasks wait for their replication delay" if len(waiting) > 1
+            else "1 task waits for its replication delay")
     if worst is not None and gate_max is not None:
         text += f": {fmt_seconds(worst)} > {fmt_seconds(gate_max)}"
     return text

@@ -59,7 +59,7 @@ async def test_the_gate_holds_a_task_while_its_delay_is_high_then_pauses_it_once
         assert p.job(J1)["delayGateSince"] == "2026-11-28T10:00:00Z"
         reconciling = p.condition("Reconciling")
         assert (reconciling["status"], reconciling["reason"]) == ("True", "WaitingForDelay")
-        assert "1 task wait for their replication delay: 10m > 5m" in reconciling["message"]
+        assert "1 task waits for its replication delay: 10m > 5m" in reconciling["message"]
         assert p.wake == 30  # the next reading at the poll interval: no hot loop
 
         clock.advance(10)  # a watch event: nothing is due yet, nothing is read or sent
