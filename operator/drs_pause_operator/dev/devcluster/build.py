@@ -279,19 +279,25 @@ def ensure_node_binaries(log: Callable[[str], object] = print) -> NodeBinaries:
     return bins
 
 
-def ensure_actionlint(log: Callable[[str], object] = print) -> Path:
-    """actionlint (GitHub Actions workflow checker) from its own Go module, cached by version."""
+def _ensure_tool(name: str, version: str, package: str, ldflags: str,
+                 log: Callable[[str], object], note: str = "") -> Path:
+    """``go install PACKAGE@VERSION`` into the tools cache as ``NAME-VERSION``, once."""
     out = cache_root() / "tools"
-    target = out / f"actionlint-{ACTIONLINT_VERSION}"
+    target = out / f"{name}-{version}"
     if target.exists():
         return target
     with _build_lock(out):
         if not target.exists():
-            log(f"building actionlint {ACTIONLINT_VERSION}")
-            ld = f"-s -w -X github.com/rhysd/actionlint.version={ACTIONLINT_VERSION}"
-            _go_install(out, f"github.com/rhysd/actionlint/cmd/actionlint@{ACTIONLINT_VERSION}",
-                        ld, target)
+            log(f"building {name} {version}{note}")
+            _go_install(out, f"{package}@{version}", ldflags, target)
     return target
+
+
+def ensure_actionlint(log: Callable[[str], object] = print) -> Path:
+    """actionlint (GitHub Actions workflow checker) from its own Go module, cached by version."""
+    return _ensure_tool(
+        "actionlint", ACTIONLINT_VERSION, "github.com/rhysd/actionlint/cmd/actionlint",
+        f"-s -w -X github.com/rhysd/actionlint.version={ACTIONLINT_VERSION}", log)
 
 
 def prometheus_release(module_version: str) -> str:
@@ -306,16 +312,9 @@ def prometheus_release(module_version: str) -> str:
 def ensure_promtool(log: Callable[[str], object] = print) -> Path:
     """promtool (checks and unit tests of alerting rules) from the Prometheus module, cached by
     version, stamped like Prometheus's release builds (``promtool --version``)."""
-    out = cache_root() / "tools"
-    target = out / f"promtool-{PROMTOOL_VERSION}"
-    if target.exists():
-        return target
-    with _build_lock(out):
-        if not target.exists():
-            log(f"building promtool {PROMTOOL_VERSION} (cold: minutes)")
-            version = "github.com/prometheus/common/version"
-            ld = (f"-s -w -X {version}.Version={prometheus_release(PROMTOOL_VERSION)} "
-                  f"-X {version}.Branch=HEAD")
-            _go_install(out, f"github.com/prometheus/prometheus/cmd/promtool@{PROMTOOL_VERSION}",
-                        ld, target)
-    return target
+    version = "github.com/prometheus/common/version"
+    ldflags = (f"-s -w -X {version}.Version={prometheus_release(PROMTOOL_VERSION)} "
+               f"-X {version}.Branch=HEAD")
+    return _ensure_tool("promtool", PROMTOOL_VERSION,
+                        "github.com/prometheus/prometheus/cmd/promtool", ldflags, log,
+                        note=" (cold: minutes)")
