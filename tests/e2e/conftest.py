@@ -181,6 +181,20 @@ def get_status(cluster, namespace: str, name: str) -> dict:
     return json.loads(out).get("status") or {}
 
 
+def phase_is(cluster, namespace: str, name: str, *phases: str):
+    """A wait_for predicate: the object's status once its phase is one of PHASES, else None."""
+    def check():
+        status = get_status(cluster, namespace, name)
+        return status if status.get("phase") in phases else None
+
+    return check
+
+
+def condition(status: dict, ctype: str) -> dict:
+    """The condition of type CTYPE in STATUS ({} when there is none)."""
+    return next((c for c in status.get("conditions") or [] if c["type"] == ctype), {})
+
+
 def wait_for(predicate, timeout: float = 60.0, interval: float = 0.3, what: str = "condition"):
     deadline = time.monotonic() + timeout
     last = None

@@ -11,7 +11,16 @@ import json
 import math
 import time
 
-from .conftest import djp, get_status, new_job_id, operator_args, token_secret, wait_for
+from .conftest import (
+    condition,
+    djp,
+    get_status,
+    new_job_id,
+    operator_args,
+    phase_is,
+    token_secret,
+    wait_for,
+)
 from .sent import StatusHistory, when
 
 SECRET = {"credentialsSecretRef": {"name": "drs-credentials"}}
@@ -41,16 +50,8 @@ def _job(cluster, namespace: str, name: str, job_id: str) -> dict:
     return next((j for j in jobs if j["jobId"] == job_id), {})
 
 
-def _condition(status: dict, ctype: str) -> dict:
-    return next((c for c in status.get("conditions") or [] if c["type"] == ctype), {})
 
 
-def _phase(cluster, namespace: str, name: str, *phases: str):
-    def check():
-        status = get_status(cluster, namespace, name)
-        return status if status.get("phase") in phases else None
-
-    return check
 
 
 def _sent(simulator, endpoint: str, job_id: str) -> int:
@@ -95,22 +96,22 @@ def test_the_gate_holds_a_high_delay_and_pauses_once_it_is_lowered(
 
     def held():
         status = get_status(cluster, namespace, "gated")
-        reconciling = _condition(status, "Reconciling")
+        reconciling = condition(status, "Reconciling")
         return status if reconciling.get("reason") == "WaitingForDelay" else None
 
     status = wait_for(held, LONG, what="the gate holding the job")
     entry = status["jobs"][0]
     assert status["phase"] != "Paused" and entry["phase"] == "Pending"
     assert entry["delaySeconds"] == 600 and entry["delayGateSince"]
-    assert _condition(status, "Reconciling")["status"] == "True"
-    assert "10m > 1m" in _condition(status, "Reconciling")["message"]
+    assert condition(status, "Reconciling")["status"] == "True"
+    assert "10m > 1m" in condition(status, "Reconciling")["message"]
     # Read again every poll interval, and still nothing is sent.
     wait_for(lambda: _sent(simulator, "progress", job) >= 3, 30, what="three readings")
     assert _sent(simulator, "pause", job) == 0
     assert _task(simulator, job)["status"] == RUNNING
 
     simulator.set_delay(job, delay_seconds=42)
-    paused = wait_for(_phase(cluster, namespace, "gated", "Paused"), LONG, what="paused")
+    paused = wait_for(phase_is(cluster, namespace, "gated", "Paused"), LONG, what="paused")
     entry = paused["jobs"][0]
     assert entry["delayAtPause"] == 42 and "delayGateSince" not in entry
     assert _sent(simulator, "pause", job) == 1
@@ -129,7 +130,7 @@ def test_on_timeout_skip_leaves_the_task_running_and_pause_warns(
     _apply(cluster, namespace, "anyway", anyway,
            delayGate={"maxDelay": "5m", "waitUpTo": "2s", "onTimeout": "Pause"})
 
-    failed = wait_for(_phase(cluster, namespace, "skip", "Failed", "Paused"), LONG,
+    failed = wait_for(phase_is(cluster, namespace, "skip", "Failed", "Paused"), LONG,
                       what="the gate's timeout")
     entry = failed["jobs"][0]
     assert failed["phase"] == "Failed"
@@ -139,7 +140,7 @@ def test_on_timeout_skip_leaves_the_task_running_and_pause_warns(
     assert _sent(simulator, "pause", skip) == 0
     assert "not pausing" in _event(cluster, namespace, "skip", "Warning", "DelayGateTimedOut")
 
-    paused = wait_for(_phase(cluster, namespace, "anyway", "Paused"), LONG, what="paused anyway")
+    paused = wait_for(phase_is(cluster, namespace, "anyway", "Paused"), LONG, what="paused anyway")
     assert paused["jobs"][0]["delayAtPause"] == 900
     assert _sent(simulator, "pause", anyway) == 1
     message = _event(cluster, namespace, "anyway", "Warning", "DelayGateTimedOut")
@@ -160,14 +161,14 @@ def test_a_resume_catches_up_or_times_out(cluster, namespace, simulator, start_o
         _apply(cluster, namespace, "stuck", stuck,
                resume={"catchUp": {"maxDelay": "10s", "timeout": "3s"}})
         for name in ("fast", "stuck"):
-            wait_for(_phase(cluster, namespace, name, "Paused"), LONG, what=f"{name} paused")
+            wait_for(phase_is(cluster, namespace, name, "Paused"), LONG, what=f"{name} paused")
         # Once replicating again, "fast" loses 10 s of delay per second: 60 s -> 10 s in 5 s.
         simulator.set_delay(fast, delay_catch_up_per_second=10)
         for name in ("fast", "stuck"):
             _resume_now(cluster, namespace, name)
 
-        done = wait_for(_phase(cluster, namespace, "fast", *ENDED), LONG, what="caught up")
-        late = wait_for(_phase(cluster, namespace, "stuck", *ENDED), LONG,
+        done = wait_for(phase_is(cluster, namespace, "fast", *ENDED), LONG, what="caught up")
+        late = wait_for(phase_is(cluster, namespace, "stuck", *ENDED), LONG,
                         what="the catch-up timeout")
     assert (done["phase"], late["phase"]) == ("Resumed", "PartiallyResumed")
 
@@ -178,7 +179,7 @@ def test_a_resume_catches_up_or_times_out(cluster, namespace, simulator, start_o
     catching = [s for _, n, s in history.versions if n == "fast" and s.get("phase") == "CatchingUp"]
     assert catching, "fast was never seen CatchingUp"
     assert all(s["jobs"][0]["resumePhase"] == "CatchingUp" for s in catching)
-    assert {(_condition(s, "Reconciling")["status"], _condition(s, "Reconciling")["reason"])
+    assert {(condition(s, "Reconciling")["status"], condition(s, "Reconciling")["reason"])
             for s in catching} == {("True", "CatchingUp")}
     assert any((s["jobs"][0].get("delaySeconds") or 0) > 10 for s in catching)
     # Resumed only once caught up: never before the last CatchingUp version.
@@ -189,7 +190,7 @@ def test_a_resume_catches_up_or_times_out(cluster, namespace, simulator, start_o
 
     entry = late["jobs"][0]
     assert (entry["resumePhase"], entry["resumeErrorCode"]) == ("Failed", "CatchUpTimeout")
-    assert _condition(late, "Stalled")["status"] == "True"
+    assert condition(late, "Stalled")["status"] == "True"
     message = _event(cluster, namespace, "stuck", "Warning", "CatchUpTimedOut")
     assert stuck in message and "keep running" in message
     for job in (fast, stuck):
@@ -233,7 +234,7 @@ def test_sigkill_keeps_the_gate_and_catch_up_timers(
     with StatusHistory(cluster.kubeconfig, namespace) as history:
         _apply(cluster, namespace, "resumed", resumed,
                resume={"catchUp": {"maxDelay": "10s", "timeout": f"{timer}s"}})
-        wait_for(_phase(cluster, namespace, "resumed", "Paused"), LONG, what="paused")
+        wait_for(phase_is(cluster, namespace, "resumed", "Paused"), LONG, what="paused")
         _resume_now(cluster, namespace, "resumed")
         _apply(cluster, namespace, "gated", gated,
                delayGate={"maxDelay": "1m", "waitUpTo": f"{timer}s"})
@@ -259,7 +260,7 @@ def test_sigkill_keeps_the_gate_and_catch_up_timers(
 
         late = wait_for(lambda: _job(cluster, namespace, "resumed", resumed).get(
             "resumePhase") == "Failed" and time.time(), LONG, what="the catch-up timeout")
-        paused = wait_for(_phase(cluster, namespace, "gated", "Paused"), LONG,
+        paused = wait_for(phase_is(cluster, namespace, "gated", "Paused"), LONG,
                           what="paused at the gate's timeout")
         time.sleep(1.0)  # the last status versions reach the watch
 
@@ -303,7 +304,7 @@ def test_without_a_gate_or_catch_up_no_delay_is_read(
     simulator.seed([{"id": job, "status": RUNNING, "delay_seconds": 600}])
     _start(cluster, namespace, simulator, start_operator)
     _apply(cluster, namespace, "plain", job, resume={"after": "1s"})
-    done = wait_for(_phase(cluster, namespace, "plain", "Resumed"), LONG, what="resumed")
+    done = wait_for(phase_is(cluster, namespace, "plain", "Resumed"), LONG, what="resumed")
     entry = done["jobs"][0]
     assert _sent(simulator, "pause", job) == 1 and _sent(simulator, "resume", job) == 1
     assert simulator.calls("progress", job_id=job) == []

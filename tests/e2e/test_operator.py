@@ -14,6 +14,7 @@ from .conftest import (
     get_status,
     new_job_id,
     operator_args,
+    phase_is,
     token_secret,
     wait_for,
 )
@@ -22,12 +23,6 @@ from .sent import kill_while_in_flight
 SECRET = {"credentialsSecretRef": {"name": "drs-credentials"}}
 
 
-def phase_is(cluster, namespace: str, name: str, *phases: str):
-    def check():
-        status = get_status(cluster, namespace, name)
-        return status if status.get("phase") in phases else None
-
-    return check
 
 
 def jobs_by_id(status: dict) -> dict[str, dict]:

@@ -10,7 +10,16 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .conftest import djp, get_status, new_job_id, operator_args, token_secret, wait_for
+from .conftest import (
+    condition,
+    djp,
+    get_status,
+    new_job_id,
+    operator_args,
+    phase_is,
+    token_secret,
+    wait_for,
+)
 
 SECRET = {"credentialsSecretRef": {"name": "drs-credentials"}}
 RUNNING = "INCRE_TRANSFER_STARTED"
@@ -26,16 +35,8 @@ def _sends(simulator) -> int:
     return len(simulator.calls("pause")) + len(simulator.calls("resume"))
 
 
-def _condition(status: dict, ctype: str) -> dict:
-    return next((c for c in status.get("conditions") or [] if c["type"] == ctype), {})
 
 
-def _phase(cluster, namespace: str, name: str, *phases: str):
-    def check():
-        status = get_status(cluster, namespace, name)
-        return status if status.get("phase") in phases else None
-
-    return check
 
 
 def _plans(status: dict) -> dict[str, str]:
@@ -72,7 +73,7 @@ def _plan_mixed(
     jobs = [(j, "target") for j in (would, paused, unknown, config)]
     cluster.kubectl("apply", "-f", "-", input=djp(namespace, "plan", jobs, dryRun=True,
                                                   **SECRET))
-    planned = wait_for(_phase(cluster, namespace, "plan", *SETTLED), LONG, what="a plan")
+    planned = wait_for(phase_is(cluster, namespace, "plan", *SETTLED), LONG, what="a plan")
     # Another pass: a replan, with a resume-now (which a plan ignores) when asked for.
     cluster.kubectl("annotate", "djp", "plan", "-n", namespace, "drs.cloudops.dev/replan=again",
                     *(["drs.cloudops.dev/resume-now=x"] if resume_now else []))
@@ -87,7 +88,7 @@ def _check_plan(m: Mixed) -> None:
     for status in (m.planned, m.replanned):
         assert _plans(status) == m.expected
         assert status["phase"] == "Planned" and status["plannedTime"]
-        ready = _condition(status, "Ready")
+        ready = condition(status, "Ready")
         assert (ready["status"], ready["reason"]) == ("True", "Planned")
         assert ready["message"].startswith("plan: 1 would pause, 1 already paused, "
                                            "1 not pausable, 1 not found (spec.dryRun")
@@ -112,7 +113,7 @@ def test_turning_dry_run_off_pauses_exactly_the_would_pause_jobs_once(
     assert m.sent == 0
     cluster.kubectl("patch", "djp", "plan", "-n", namespace, "--type=merge",
                     "-p", json.dumps({"spec": {"dryRun": False}}))
-    done = wait_for(_phase(cluster, namespace, "plan", "PartiallyPaused"), LONG,
+    done = wait_for(phase_is(cluster, namespace, "plan", "PartiallyPaused"), LONG,
                     what="paused for real")
     counts = {t["id"]: t["pause_count"] for t in simulator.tasks()
               if t["id"] in (m.would, m.paused, m.config)}
@@ -135,9 +136,9 @@ def test_an_operator_in_dry_run_mode_only_plans(cluster, namespace, simulator, s
     cluster.kubectl("apply", "-f", "-", input=djp(
         namespace, "plain", [(would, "target"), (high, "target")], **SECRET,
         delayGate={"maxDelay": "5m"}, resume={"after": "1s"}))
-    planned = wait_for(_phase(cluster, namespace, "plain", *SETTLED), LONG, what="a plan")
+    planned = wait_for(phase_is(cluster, namespace, "plain", *SETTLED), LONG, what="a plan")
     assert planned["phase"] == "Planned"
-    ready = _condition(planned, "Ready")
+    ready = condition(planned, "Ready")
     assert (ready["status"], ready["reason"]) == ("True", "Planned")
     assert "operator runs with --dry-run" in ready["message"]
     assert _plans(planned) == {would: "WouldPause", high: "WaitsForDelay"}

@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 
-from .conftest import get_status, operator_args, token_secret, wait_for
+from .conftest import condition, get_status, operator_args, token_secret, wait_for
 
 SECRET = {"credentialsSecretRef": {"name": "drs-credentials"}}
 CYCLE = ["INCRE_TRANSFER_STARTED", "INCRE_TRANSFER_STARTED", "FULL_TRANSFER_COMPLETE",
@@ -37,8 +37,6 @@ def sent(simulator, project_id: str) -> list[str]:
     return [j for c in calls(simulator, "pause", project_id) for j in c.get("job_ids") or []]
 
 
-def condition(status: dict, ctype: str) -> dict:
-    return next((c for c in status.get("conditions") or [] if c["type"] == ctype), {})
 
 
 def seed(simulator, project_id: str, prefix: str) -> dict[str, str]:
