@@ -17,7 +17,15 @@ import time
 from typing import TYPE_CHECKING, Any
 
 import httpx
-from bench_support import GROUP, PLURAL, VERSION, create_object, djp_body, percentile, progress
+from bench_support import (
+    GROUP,
+    PLURAL,
+    VERSION,
+    against_floor,
+    create_object,
+    djp_body,
+    progress,
+)
 from kubernetes import client as k8s
 
 from drs_pause_operator.drs.auth import AkSkAuth
@@ -40,28 +48,13 @@ def catch_up(bench: Bench, project: str, secret: str, ns_op: str, ns_floor: str,
     bench.sim.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED", "delay_seconds": 0}
                     for j in ids])
     floor = CatchUpFloor(bench.sim.url, bench.custom, project, ak, sk, ns_floor, secret)
-    op_times, floor_times = [], []
     progress(f"catch-up: {runs} runs each of operator and floor (+{warm} warm-up)")
-    for i in range(runs + warm):
-        t_op = _operator_once(bench, ns_op, project, secret, f"cu-{i:03d}", ids[2 * i])
-        time.sleep(0.3)
-        t_floor = floor.run(bench, f"cufloor-{i:03d}", ids[2 * i + 1])
-        time.sleep(0.3)
-        if i >= warm:
-            op_times.append(t_op)
-            floor_times.append(t_floor)
+    r = against_floor(
+        runs, warm,
+        lambda i: _operator_once(bench, ns_op, project, secret, f"cu-{i:03d}", ids[2 * i]),
+        lambda i: floor.run(bench, f"cufloor-{i:03d}", ids[2 * i + 1]),
+    )
     floor.close()
-    r: dict[str, Any] = {
-        "operator_p50_ms": percentile(op_times, 50) * 1000,
-        "operator_p95_ms": percentile(op_times, 95) * 1000,
-        "floor_p50_ms": percentile(floor_times, 50) * 1000,
-        "floor_p95_ms": percentile(floor_times, 95) * 1000,
-        "runs": runs,
-        "operator_ms": [round(t * 1000, 1) for t in op_times],
-        "floor_ms": [round(t * 1000, 1) for t in floor_times],
-    }
-    r["ratio_p50"] = r["operator_p50_ms"] / r["floor_p50_ms"]
-    r["ratio_p95"] = r["operator_p95_ms"] / r["floor_p95_ms"]
     bench.results["catch_up"] = r
     progress(f"catch-up: operator p50 {r['operator_p50_ms']:.0f} ms, floor p50 "
              f"{r['floor_p50_ms']:.0f} ms, ratio {r['ratio_p50']:.2f}")

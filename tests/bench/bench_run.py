@@ -45,6 +45,7 @@ from bench_support import (
     OperatorProcess,
     ProcStats,
     Watcher,
+    against_floor,
     api_client,
     create_object,
     create_objects,
@@ -52,7 +53,6 @@ from bench_support import (
     djp_body,
     dump_json,
     metric_sum,
-    percentile,
     progress,
 )
 
@@ -175,29 +175,14 @@ class Bench:
         ids = job_ids(2 * (runs + warm))
         self.seed(ids)
         floor = Floor(self.sim.url, self.custom)
-        op_times, floor_times = [], []
         progress(f"latency: {runs} runs each of operator and floor (+{warm} warm-up), "
                  f"simulator latency {self.args.latency_ms} ms")
-        for i in range(runs + warm):
-            t_op = self._operator_once(f"lat-{i:03d}", ids[2 * i])
-            time.sleep(0.3)
-            t_floor = self._floor_once(floor, f"floor-{i:03d}", ids[2 * i + 1])
-            time.sleep(0.3)
-            if i >= warm:
-                op_times.append(t_op)
-                floor_times.append(t_floor)
+        p = against_floor(
+            runs, warm,
+            lambda i: self._operator_once(f"lat-{i:03d}", ids[2 * i]),
+            lambda i: self._floor_once(floor, f"floor-{i:03d}", ids[2 * i + 1]),
+        )
         floor.close()
-        p = {
-            "operator_p50_ms": percentile(op_times, 50) * 1000,
-            "operator_p95_ms": percentile(op_times, 95) * 1000,
-            "floor_p50_ms": percentile(floor_times, 50) * 1000,
-            "floor_p95_ms": percentile(floor_times, 95) * 1000,
-        }
-        p["ratio_p50"] = p["operator_p50_ms"] / p["floor_p50_ms"]
-        p["ratio_p95"] = p["operator_p95_ms"] / p["floor_p95_ms"]
-        p["runs"] = runs
-        p["operator_ms"] = [round(t * 1000, 1) for t in op_times]
-        p["floor_ms"] = [round(t * 1000, 1) for t in floor_times]
         self.results["latency"] = p
         progress(f"latency: operator p50 {p['operator_p50_ms']:.0f} ms, floor p50 "
                  f"{p['floor_p50_ms']:.0f} ms, ratio {p['ratio_p50']:.2f}")

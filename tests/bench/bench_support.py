@@ -409,6 +409,34 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[int(rank) - 1]
 
 
+def against_floor(runs: int, warm: int, operator: Callable[[int], float],
+                  floor: Callable[[int], float]) -> dict[str, Any]:
+    """RUNS timings of the operator and of its floor, taken in turn (after WARM of each that do
+    not count; ``operator(i)``/``floor(i)`` time run i in seconds): p50, p95, ratios, samples."""
+    op_times: list[float] = []
+    floor_times: list[float] = []
+    for i in range(runs + warm):
+        t_op = operator(i)
+        time.sleep(0.3)
+        t_floor = floor(i)
+        time.sleep(0.3)
+        if i >= warm:
+            op_times.append(t_op)
+            floor_times.append(t_floor)
+    r: dict[str, Any] = {
+        "operator_p50_ms": percentile(op_times, 50) * 1000,
+        "operator_p95_ms": percentile(op_times, 95) * 1000,
+        "floor_p50_ms": percentile(floor_times, 50) * 1000,
+        "floor_p95_ms": percentile(floor_times, 95) * 1000,
+        "runs": runs,
+        "operator_ms": [round(t * 1000, 1) for t in op_times],
+        "floor_ms": [round(t * 1000, 1) for t in floor_times],
+    }
+    r["ratio_p50"] = r["operator_p50_ms"] / r["floor_p50_ms"]
+    r["ratio_p95"] = r["operator_p95_ms"] / r["floor_p95_ms"]
+    return r
+
+
 def dump_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=2, sort_keys=False) + "\n")
