@@ -24,6 +24,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,13 @@ CONTEXT_FILES = ("Dockerfile", ".dockerignore", "pyproject.toml", "uv.lock", "RE
                  "scripts/locked_uv.py")
 CONTEXT_DIRS = ("operator",)
 KEEP_ARCHIVES = 3  # older operator image archives are removed
+# buildah's chroot isolation re-executes itself from a sealed memfd copy of its binary
+# (containers/storage pkg/unshare). Sealing waits a moment for other references to the copy's
+# pages and then gives up with EBUSY; on a busy machine that happens now and then, before the
+# RUN step has started, so the build is started again (bud removes its working container).
+SEAL_BUSY = "sealing memfd copy: Device or resource busy"
+SEAL_ATTEMPTS = 3
+SEAL_PAUSE_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -144,19 +152,28 @@ def _require(tool: str) -> str:
 class Builder:
     """buildah with its own storage under the cache folder (never the machine's default)."""
 
-    def __init__(self, log: Callable[[str], object] = print) -> None:
+    def __init__(self, log: Callable[[str], object] = print,
+                 run: Callable[..., subprocess.CompletedProcess[str]] = subprocess.run) -> None:
         self.log = log
+        self.run = run
         self.storage = image_dir() / "storage"
         self.driver = os.environ.get("DRS_PAUSE_STORAGE_DRIVER", "overlay")
 
     def buildah(self, *args: str, cwd: Path | None = None, what: str = "buildah") -> str:
         cmd = [_require("buildah"), "--root", str(self.storage / "root"),
                "--runroot", str(self.storage / "run"), "--storage-driver", self.driver, *args]
-        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
-        if proc.returncode != 0:
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-20:])
-            raise DevClusterError(f"{what} failed: buildah {' '.join(args[:2])}\n{tail}")
-        return proc.stdout
+        for attempt in range(1, SEAL_ATTEMPTS + 1):
+            proc = self.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+            if proc.returncode == 0:
+                return proc.stdout
+            output = (proc.stderr or proc.stdout).strip()
+            if SEAL_BUSY not in output or attempt == SEAL_ATTEMPTS:
+                break
+            self.log(f"{what}: buildah could not seal its re-exec copy ({SEAL_BUSY}); "
+                     f"attempt {attempt + 1} of {SEAL_ATTEMPTS}")
+            time.sleep(SEAL_PAUSE_S)
+        tail = "\n".join(output.splitlines()[-20:])
+        raise DevClusterError(f"{what} failed: buildah {' '.join(args[:2])}\n{tail}")
 
     def has_image(self, reference: str) -> bool:
         cmd = [_require("buildah"), "--root", str(self.storage / "root"),
