@@ -28,6 +28,8 @@ from kubernetes import config as k8s_config
 from kubernetes import watch as k8s_watch
 from kubernetes.client.exceptions import ApiException
 
+from drs_pause_operator.dev.child_process import die_with_parent
+
 GROUP, VERSION, PLURAL = "drs.cloudops.dev", "v1alpha1", "drsjobpauses"
 TERMINAL = frozenset({"Paused", "PartiallyPaused", "Failed"})
 WRITE_VERBS = frozenset({"POST", "PUT", "PATCH", "DELETE", "DELETECOLLECTION", "APPLY"})
@@ -166,6 +168,7 @@ class OperatorProcess:
             [sys.executable, "-m", "drs_pause_operator", "run", *self.args,
              "--metrics-port", str(self.metrics_port)],
             stdout=log, stderr=subprocess.STDOUT, env=env, stdin=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - setsid + prctl only, no locks taken
         )
         self.stats = ProcStats(self.proc.pid)
         return self

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from drs_pause_operator.dev.child_process import die_with_parent
 from drs_pause_operator.dev.devcluster import LocalControlPlane, ensure_binaries
 from drs_pause_operator.dev.devcluster.existing import ExistingCluster
 from drs_pause_operator.dev.simulator.testing import SimulatorProcess
@@ -96,6 +97,7 @@ class OperatorProcess:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "drs_pause_operator", "run", *self.args],
             stdout=log, stderr=subprocess.STDOUT, env=env,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - setsid + prctl only, no locks taken
         )
         return self
 

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from drs_pause_operator.dev.child_process import die_with_parent
 from drs_pause_operator.dev.devcluster import DevClusterError, LocalControlPlane
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -62,6 +63,7 @@ class _Child:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "drs_pause_operator", *args],
             stdout=self._log, stderr=subprocess.STDOUT, env={**os.environ, **env},
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - setsid + prctl only, no locks taken
         )
 
     def wait_for_line(self, pattern: str, timeout: float = 30.0) -> re.Match[str]:

@@ -8,10 +8,8 @@ operator and its chart need.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -24,6 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from ..child_process import die_with_parent
 from .build import Binaries, DevClusterError, ensure_binaries
 from .certs import CertificateAuthority, service_account_keys
 from .kubeconfig import write_kubeconfig
@@ -36,19 +35,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def _die_with_parent() -> None:
-    """Runs in the child before exec: SIGTERM it if the process that started it dies.
-
-    A test run killed with SIGKILL cannot stop its servers; the kernel does it instead.
-    """
-    os.setsid()
-    try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
 
 
 class LocalControlPlane:
@@ -170,7 +156,7 @@ class LocalControlPlane:
             args,
             stdout=logfile,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - setsid + prctl only, no locks taken
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - setsid + prctl only, no locks taken
         )
 
     def _wait_ready(self) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 import httpx
 from aiohttp import web
 
+from ..child_process import die_with_parent
 from .app import create_app
 from .auth import User
 from .config import SimulatorConfig
@@ -183,6 +184,7 @@ class SimulatorProcess:
             stdin=subprocess.DEVNULL,
             text=True,
             env=env,
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - setsid + prctl only, no locks taken
         )
         threading.Thread(target=self._pump, daemon=True).start()
         try:
