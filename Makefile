@@ -19,8 +19,10 @@ PYTEST := "$$venv/bin/python" -m pytest -n $(PYTEST_WORKERS)
 ## Run the whole test suite (lint, workflows, unit, contract, simulator, e2e on a real control
 ## plane, and the chart installed by helm on a real node running the image built here), on
 ## PYTEST_WORKERS workers, each with its own control plane and simulator (which tests share a
-## worker or need the machine alone: tests/conftest.py).
-test: controlplane node actionlint
+## worker or need the machine alone: tests/conftest.py). The set-up targets run side by side: on
+## a cold machine the tools' Go builds fill the minutes the images spend downloading packages.
+test:
+	@$(MAKE) --no-print-directory -j3 controlplane node actionlint
 	@venv=$$(scripts/venv.sh) && \
 	"$$venv/bin/ruff" check . && \
 	"$$venv/bin/mypy" && \
