@@ -60,7 +60,10 @@ def test_go_module(module: str) -> None:
         "DRS_HEALTH_INPUTS_DIGEST": inputs_digest(),
     }
     proc = subprocess.run(
-        [go, "test", "./..."],
+        # -vet=off: vet needs facts about every package the tests import, so a cold run vetted
+        # the whole Argo CD and Kubernetes tree (1,892 vet runs, 2 CPU-minutes) to lint a few
+        # hundred lines of test code. The assertions are what these tests are for.
+        [go, "test", "-vet=off", "./..."],
         cwd=HERE / module,
         env=env,
         capture_output=True,
