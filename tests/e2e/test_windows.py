@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import PROJECT, new_job_id, operator_args, token_secret, wait_for
+from .conftest import (
+    PROJECT,
+    get_object,
+    list_objects,
+    new_job_id,
+    operator_args,
+    token_secret,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow  # schedules in real minutes
 
@@ -40,13 +48,12 @@ def dpw(namespace: str, name: str, jobs: list[str], **spec: object) -> str:
 
 
 def window(cluster, namespace: str, name: str) -> dict:
-    return json.loads(cluster.kubectl("get", "dpw", name, "-n", namespace, "-o", "json").stdout)
+    return get_object(cluster, "drspausewindows", namespace, name)
 
 
 def children(cluster, namespace: str, name: str) -> dict[str, dict]:
-    out = cluster.kubectl("get", "djp", "-n", namespace, "-l", f"drs.cloudops.dev/window={name}",
-                          "-o", "json").stdout
-    return {c["metadata"]["name"]: c for c in json.loads(out)["items"]}
+    items = list_objects(cluster, "drsjobpauses", namespace, f"drs.cloudops.dev/window={name}")
+    return {c["metadata"]["name"]: c for c in items}
 
 
 def events(cluster, namespace: str, reason: str) -> list[dict]:
