@@ -183,9 +183,19 @@ class Builder:
 
     def bud(self, context: Path, containerfile: Path, reference: str, *extra: str,
             what: str) -> None:
-        self.buildah("bud", "--isolation", "chroot", "--layers=false", "--pull=never",
-                     "-f", str(containerfile), "-t", reference, *extra, str(context),
-                     cwd=context, what=what)
+        args = ("--layers=false", "--pull=never", "-f", str(containerfile), "-t", reference,
+                *extra, str(context))
+        try:
+            self.buildah("bud", "--isolation", "chroot", *args, cwd=context, what=what)
+        except DevClusterError as err:
+            if SEAL_BUSY not in str(err) or shutil.which("runc") is None:
+                raise
+            # runc (installed for the node) copies itself through a read-only bind mount, not a
+            # sealed memfd; the RUN steps keep the host's network, as under chroot.
+            self.log(f"{what}: chroot isolation failed {SEAL_ATTEMPTS} times on the memfd seal; "
+                     "building with runc (--isolation oci)")
+            self.buildah("bud", "--isolation", "oci", "--network", "host", *args, cwd=context,
+                         what=what)
 
     def save(self, reference: str, archive: Path) -> None:
         tmp = archive.with_suffix(".tmp")

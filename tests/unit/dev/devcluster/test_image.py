@@ -65,3 +65,29 @@ def test_any_other_failure_is_not_tried_again(builder_for: Any) -> None:
     with pytest.raises(DevClusterError, match="RUN pip install"):
         builder_for(fake, logs).buildah("bud", "-t", "x", what="the operator image")
     assert len(fake.calls) == 1 and logs == []
+
+
+def test_a_seal_that_stays_busy_builds_with_runc_instead(
+    builder_for: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(image.shutil, "which", lambda tool: f"/usr/sbin/{tool}")
+    fake = FakeBuildah([(1, SEAL_ERROR)] * image.SEAL_ATTEMPTS + [(0, "")])
+    logs: list[str] = []
+    builder_for(fake, logs).bud(tmp_path, tmp_path / "Dockerfile", "x:1", "--build-arg=A=b",
+                                what="the operator image")
+    isolation = [c[c.index("--isolation") + 1] for c in fake.calls]
+    assert isolation == ["chroot"] * image.SEAL_ATTEMPTS + ["oci"]
+    last = fake.calls[-1]
+    assert last[last.index("--network") + 1] == "host"  # the RUN steps download packages
+    assert last[-2:] == ["--build-arg=A=b", str(tmp_path)]
+    assert logs[-1].endswith("building with runc (--isolation oci)")
+
+
+def test_without_runc_the_seal_error_is_the_answer(
+    builder_for: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(image.shutil, "which", lambda tool: None)
+    fake = FakeBuildah([(1, SEAL_ERROR)] * image.SEAL_ATTEMPTS)
+    with pytest.raises(DevClusterError, match="sealing memfd copy"):
+        builder_for(fake, []).bud(tmp_path, tmp_path / "Dockerfile", "x:1", what="pause image")
+    assert len(fake.calls) == image.SEAL_ATTEMPTS
