@@ -24,6 +24,7 @@ from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
 from drs_pause_operator.app.metrics import Metrics
+from drs_pause_operator.engine.kube_core import CoreV1
 from drs_pause_operator.resource.spec import GROUP, KIND, PLURAL, VERSION
 from drs_pause_operator.resource.window import WINDOW_LABEL
 
@@ -84,7 +85,7 @@ class KubeApi:
         conf.connection_pool_maxsize = threads
         self._api = k8s.ApiClient(conf)
         self._custom = k8s.CustomObjectsApi(self._api)
-        self._core = k8s.CoreV1Api(self._api)
+        self._core = CoreV1(self._api)
         self._pool = ThreadPoolExecutor(threads, thread_name_prefix="kube")
         self._metrics = metrics
         self._component = component
@@ -188,8 +189,8 @@ class KubeApi:
         try:
             secret = await self._run(self._core.read_namespaced_secret, name, namespace)
             result: SecretData | SecretUnavailable = SecretData(
-                data=dict(secret.data or {}),
-                annotations=dict((secret.metadata and secret.metadata.annotations) or {}),
+                data=dict(secret.get("data") or {}),
+                annotations=dict((secret.get("metadata") or {}).get("annotations") or {}),
             )
         except ApiException as err:
             if err.status == 404:
@@ -272,27 +273,27 @@ def _api_message(err: ApiException) -> str:
 
 def make_event(
     kind: str, ref: ObjectRef, type_: str, reason: str, message: str, component: str
-) -> k8s.CoreV1Event:
+) -> dict[str, Any]:
     """A core/v1 Event about one of our objects (``kind`` of this group), posted as it is."""
-    now = dt.datetime.now(dt.UTC)
-    return k8s.CoreV1Event(
-        metadata=k8s.V1ObjectMeta(
-            name=f"{ref.name}.{uuid.uuid4().hex[:12]}", namespace=ref.namespace
-        ),
-        involved_object=k8s.V1ObjectReference(
-            api_version=f"{GROUP}/{VERSION}",
-            kind=kind,
-            name=ref.name,
-            namespace=ref.namespace,
-            uid=ref.uid,
-        ),
-        type=type_,
-        reason=reason,
-        message=message[:1024],
-        first_timestamp=now,
-        last_timestamp=now,
-        count=1,
-        source=k8s.V1EventSource(component=component),
-        reporting_component=component,
-        reporting_instance=component,
-    )
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {
+        "apiVersion": "v1",
+        "kind": "Event",
+        "metadata": {"name": f"{ref.name}.{uuid.uuid4().hex[:12]}", "namespace": ref.namespace},
+        "involvedObject": {
+            "apiVersion": f"{GROUP}/{VERSION}",
+            "kind": kind,
+            "name": ref.name,
+            "namespace": ref.namespace,
+            "uid": ref.uid,
+        },
+        "type": type_,
+        "reason": reason,
+        "message": message[:1024],
+        "firstTimestamp": now,
+        "lastTimestamp": now,
+        "count": 1,
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": component,
+    }

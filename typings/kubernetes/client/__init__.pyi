@@ -1,9 +1,10 @@
-import datetime
 from types import TracebackType
 from typing import Any, Literal, Self, overload
 
 from pydantic import BaseModel
 from urllib3 import BaseHTTPResponse
+
+from .rest import RESTResponse
 
 # (connect, read) seconds, or one number for the whole request.
 _Timeout = float | tuple[float, float]
@@ -23,6 +24,28 @@ class ApiClient:
         pool_threads: int = 1,
     ) -> None: ...
     def close(self) -> None: ...
+    # The request as the generated API methods build it: (method, url, headers, body, post_params).
+    def param_serialize(
+        self,
+        method: str,
+        resource_path: str,
+        path_params: dict[str, str] | None = None,
+        query_params: list[tuple[str, str]] | None = None,
+        header_params: dict[str, str] | None = None,
+        body: Any = None,
+        post_params: list[tuple[str, str]] | None = None,
+        files: dict[str, Any] | None = None,
+        auth_settings: list[str] | None = None,
+    ) -> tuple[str, str, dict[str, str], Any, list[tuple[str, str]]]: ...
+    def call_api(
+        self,
+        method: str,
+        url: str,
+        header_params: dict[str, str] | None = None,
+        body: Any = None,
+        post_params: list[tuple[str, str]] | None = None,
+        _request_timeout: _Timeout | None = None,
+    ) -> RESTResponse: ...
     def __enter__(self) -> Self: ...
     def __exit__(
         self,
@@ -38,39 +61,12 @@ class V1ObjectMeta(BaseModel):
     namespace: str | None = None
     annotations: dict[str, str] | None = None
 
-class V1ObjectReference(BaseModel):
-    api_version: str | None = None
-    kind: str | None = None
-    name: str | None = None
-    namespace: str | None = None
-    uid: str | None = None
-
-class V1EventSource(BaseModel):
-    component: str | None = None
-
-class CoreV1Event(BaseModel):
-    metadata: V1ObjectMeta
-    involved_object: V1ObjectReference
-    type: str | None = None
-    reason: str | None = None
-    message: str | None = None
-    first_timestamp: datetime.datetime | None = None
-    last_timestamp: datetime.datetime | None = None
-    count: int | None = None
-    source: V1EventSource | None = None
-    reporting_component: str | None = None
-    reporting_instance: str | None = None
-
 class V1Preconditions(BaseModel):
     uid: str | None = None
     resource_version: str | None = None
 
 class V1DeleteOptions(BaseModel):
     preconditions: V1Preconditions | None = None
-
-class V1Secret(BaseModel):
-    metadata: V1ObjectMeta | None = None
-    data: dict[str, str] | None = None  # base64 values
 
 class V1Lease(BaseModel):
     metadata: V1ObjectMeta | None = None
@@ -165,15 +161,6 @@ class CustomObjectsApi:
         _content_type: str | None = None,
         _request_timeout: _Timeout | None = None,
     ) -> dict[str, Any]: ...
-
-class CoreV1Api:
-    def __init__(self, api_client: ApiClient | None = None) -> None: ...
-    def read_namespaced_secret(
-        self, name: str, namespace: str, *, _request_timeout: _Timeout | None = None
-    ) -> V1Secret: ...
-    def create_namespaced_event(
-        self, namespace: str, body: CoreV1Event, *, _request_timeout: _Timeout | None = None
-    ) -> CoreV1Event: ...
 
 # The Lease calls: a body as a V1Lease or as its JSON; the raw response with
 # _preload_content=False (the caller decodes it).

@@ -1,4 +1,4 @@
-from typing import Any
+from typing import Any, Self
 
 class OpenApiException(Exception): ...
 
@@ -15,3 +15,5 @@ class ApiException(OpenApiException):
         body: str | None = None,
         data: Any | None = None,
     ) -> None: ...
+    @classmethod
+    def from_response(cls, *, http_resp: Any, body: str | None, data: Any | None) -> Self: ...
