@@ -1,8 +1,8 @@
 """The two core/v1 calls of the operator (read a Secret, create an Event), without ``CoreV1Api``.
 
 The client's ``CoreV1Api`` is one generated class of some 50,000 lines; importing it took 1.2
-CPU-seconds, about 40% of the operator's start, and ten times that under a 100m CPU limit, which a
-standby taking over pays in full. These requests are built as the generated methods build theirs
+CPU-seconds, about 40% of the operator's start (ten times that in wall time under a 100m CPU
+limit). These requests are built as the generated methods build theirs
 (``ApiClient.param_serialize`` with the same auth setting, so kubeconfig, in-cluster token and
 client certificates all apply), and answer the JSON object the API server sent. A refusal raises
 the client's own ``ApiException`` (``NotFoundException`` for 404, ...) with the status.
