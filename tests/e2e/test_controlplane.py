@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
+from drs_pause_operator.dev.devcluster import LocalControlPlane
+from drs_pause_operator.dev.devcluster import cluster as cluster_module
 from drs_pause_operator.dev.devcluster.build import KUBERNETES_VERSION
 
 from .conftest import CRD_NAME
@@ -72,3 +75,29 @@ def test_service_account_kubeconfig_is_limited_to_its_rbac(cluster, namespace, t
     )
     allowed = cluster.kubectl("get", "djp", "-n", namespace, kubeconfig=kubeconfig)
     assert allowed.returncode == 0
+
+
+def test_a_port_taken_before_the_server_binds_it_gets_new_ports(monkeypatch, tmp_path) -> None:
+    """free_port() hands out a port that is free at that moment; here another process has bound
+    it by the time kube-apiserver starts, as once happened while a full test run ended."""
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    ports = iter([taken.getsockname()[1]])  # etcd gets free ports; the API server, the taken one
+    original = cluster_module.free_port
+    calls: list[int] = []
+
+    def free_port() -> int:
+        calls.append(1)
+        return next(ports) if len(calls) == 3 else original()
+
+    monkeypatch.setattr(cluster_module, "free_port", free_port)
+    logs: list[str] = []
+    try:
+        with LocalControlPlane(workdir=tmp_path / "cp", log=logs.append) as cp:
+            assert cp.port != taken.getsockname()[1]
+            assert cp.kubectl("get", "--raw", "/readyz").stdout == "ok"
+    finally:
+        taken.close()
+    assert [m for m in logs if "port was taken" in m] == [
+        "a port was taken before a server bound it; new ports (attempt 2 of 3)"]

@@ -24,9 +24,10 @@ from typing import Self
 
 from ..child_process import die_with_parent
 from .build import Binaries, DevClusterError, ensure_binaries
-from .certs import CertificateAuthority, service_account_keys
+from .certs import CertificateAuthority, CertPair, service_account_keys
 from .kubeconfig import write_kubeconfig
 
+PORT_ATTEMPTS = 3  # free ports taken by someone else before the server bound them
 READY_TIMEOUT = 120.0  # /readyz takes 10-60 s on 2 cores while etcd and RBAC bootstrap
 
 
@@ -98,7 +99,27 @@ class LocalControlPlane:
             server_names=("127.0.0.1", "localhost", *self.server_names),
         )
         self.admin = ca.issue("admin", "admin", org="system:masters", client=True)
-        sa = self.sa_keys = service_account_keys(pki)
+        self.sa_keys = service_account_keys(pki)
+        for attempt in range(1, PORT_ATTEMPTS + 1):
+            try:
+                self._start_servers(serving, ca)
+                return
+            except DevClusterError as err:
+                # free_port() hands out a port that is free now; another process may bind it
+                # before etcd or kube-apiserver does (seen once, as a full test run ended).
+                if "address already in use" not in str(err) or attempt == PORT_ATTEMPTS:
+                    raise
+                self.log(f"a port was taken before a server bound it; new ports "
+                         f"(attempt {attempt + 1} of {PORT_ATTEMPTS})")
+                for proc in (self.apiserver, self.etcd):
+                    if proc is not None:
+                        _terminate(proc)
+                self.apiserver = self.etcd = None
+                shutil.rmtree(self.workdir / "etcd", ignore_errors=True)
+
+    def _start_servers(self, serving: CertPair, ca: CertificateAuthority) -> None:
+        assert self.binaries is not None
+        pki, sa = ca.directory, self.sa_keys
         self._start_etcd()
         self.port = free_port()
         args = [
