@@ -18,6 +18,7 @@ import urllib.parse
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import overload
 
 import pytest
 import urllib3
@@ -197,8 +198,15 @@ def _custom_api(cluster) -> k8s.CustomObjectsApi:
     return _CUSTOM_APIS[key]
 
 
-def get_object(cluster, plural: str, namespace: str, name: str) -> dict:
-    """One of the operator's objects, read with the Python client over the cluster's kubeconfig.
+@overload
+def get_object(cluster, plural: str, namespace: str, name: str) -> dict: ...
+@overload
+def get_object(cluster, plural: str, namespace: str, name: str, *,
+               missing_ok: bool) -> dict | None: ...
+def get_object(cluster, plural: str, namespace: str, name: str, *,
+               missing_ok: bool = False) -> dict | None:
+    """One of the operator's objects, read with the Python client over the cluster's kubeconfig
+    (None for a missing one with ``missing_ok``, as ``kubectl get --ignore-not-found``).
 
     Most waits poll this a few times a second: a kubectl process per read cost about 0.1 CPU
     second, and kubectl was a fifth of the suite's CPU time on 2 cores.
@@ -206,7 +214,11 @@ def get_object(cluster, plural: str, namespace: str, name: str) -> dict:
     try:
         obj: dict = _custom_api(cluster).get_namespaced_custom_object(
             "drs.cloudops.dev", "v1alpha1", namespace, plural, name, _request_timeout=30)
-    except (ApiException, urllib3.exceptions.HTTPError) as err:
+    except ApiException as err:
+        if missing_ok and err.status == 404:
+            return None
+        raise DevClusterError(f"get {plural} {name} -n {namespace} failed: {err}") from err
+    except urllib3.exceptions.HTTPError as err:
         raise DevClusterError(f"get {plural} {name} -n {namespace} failed: {err}") from err
     return _as_kubectl_shows(obj)
 

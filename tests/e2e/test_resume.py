@@ -8,7 +8,7 @@ import datetime as dt
 import json
 import time
 
-from .conftest import djp, new_job_id, operator_args, token_secret, wait_for
+from .conftest import djp, get_object, new_job_id, operator_args, token_secret, wait_for
 from .sent import StatusHistory, wait_in_flight, when
 
 SECRET = {"credentialsSecretRef": {"name": "drs-credentials"}}
@@ -19,8 +19,7 @@ LONG = 180.0
 
 
 def _get(cluster, namespace: str, name: str) -> dict | None:
-    out = cluster.kubectl("get", "djp", name, "-n", namespace, "-o", "json", "--ignore-not-found")
-    return json.loads(out.stdout) if out.stdout.strip() else None
+    return get_object(cluster, "drsjobpauses", namespace, name, missing_ok=True)
 
 
 def _status(cluster, namespace: str, name: str) -> dict:
