@@ -159,9 +159,12 @@ class Builder:
         self.storage = image_dir() / "storage"
         self.driver = os.environ.get("DRS_PAUSE_STORAGE_DRIVER", "overlay")
 
+    def _command(self, *args: str) -> list[str]:
+        return [_require("buildah"), "--root", str(self.storage / "root"),
+                "--runroot", str(self.storage / "run"), "--storage-driver", self.driver, *args]
+
     def buildah(self, *args: str, cwd: Path | None = None, what: str = "buildah") -> str:
-        cmd = [_require("buildah"), "--root", str(self.storage / "root"),
-               "--runroot", str(self.storage / "run"), "--storage-driver", self.driver, *args]
+        cmd = self._command(*args)
         for attempt in range(1, SEAL_ATTEMPTS + 1):
             proc = self.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
             if proc.returncode == 0:
@@ -176,9 +179,7 @@ class Builder:
         raise DevClusterError(f"{what} failed: buildah {' '.join(args[:2])}\n{tail}")
 
     def has_image(self, reference: str) -> bool:
-        cmd = [_require("buildah"), "--root", str(self.storage / "root"),
-               "--runroot", str(self.storage / "run"), "--storage-driver", self.driver,
-               "inspect", "--type", "image", reference]
+        cmd = self._command("inspect", "--type", "image", reference)
         return subprocess.run(cmd, capture_output=True, check=False).returncode == 0
 
     def bud(self, context: Path, containerfile: Path, reference: str, *extra: str,
