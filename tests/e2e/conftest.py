@@ -150,6 +150,14 @@ def operator_args(simulator_url: str, namespace: str, *extra: str) -> list[str]:
     ]
 
 
+#: Lease timings for an operator that a test will SIGKILL. Its successor takes over only after
+#: waiting the dead holder's leaseDurationSeconds from its first read of the Lease (15 s by
+#: default): 5 s keeps that wait in the scenario at a third of its cost. Renewing every second
+#: with a 4 s deadline is ample for a process that lives a few seconds on an idle loop.
+KILLED_LEASE = ("--lease-duration", "5", "--lease-renew-deadline", "4",
+                "--lease-retry-period", "1")
+
+
 @pytest.fixture
 def start_operator(cluster, tmp_path: Path):
     """Start operators for a test; every one is stopped at the end, whatever happens."""

@@ -443,7 +443,7 @@ def kill_while_in_flight(
     flight (the simulator holds pause requests 2 s), new objects arriving before each start;
     then let a last operator converge. Returns the verdict, the job ids and the in-flight
     requests seen at the kills. ``env``: for the operators started after the first kill."""
-    from .conftest import djp, get_status, new_job_id, token_secret, wait_for
+    from .conftest import KILLED_LEASE, djp, get_status, new_job_id, token_secret, wait_for
 
     jobs = [new_job_id() for _ in range(objects * per_object)]
     sim.seed([{"id": j, "status": "INCRE_TRANSFER_STARTED"} for j in jobs])
@@ -463,8 +463,11 @@ def kill_while_in_flight(
                         credentialsSecretRef={"name": "drs-credentials"}))
                 started = time.time()
                 starts.append(started)
-                op = start_operator(args, **((env or {}) if run else {}))
-                if run == kills:
+                # Every process but the last is killed: a short Lease lets the next one lead sooner.
+                killed = run < kills
+                op = start_operator([*args, *KILLED_LEASE] if killed else args,
+                                    **((env or {}) if run else {}))
+                if not killed:
                     break
                 in_flight += wait_in_flight(sim, started)
                 op.kill()

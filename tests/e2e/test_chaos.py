@@ -31,7 +31,7 @@ import pytest
 
 from drs_pause_operator.dev.simulator.testing import SimulatorProcess
 
-from .conftest import TOKEN, operator_args, token_secret
+from .conftest import KILLED_LEASE, TOKEN, operator_args, token_secret
 from .sent import (
     StatusHistory,
     judge,
@@ -204,7 +204,7 @@ def test_chaos_nothing_lost_nothing_paused_twice_needlessly(
         apply_wave(run)
         began = time.time()
         starts.append(began)
-        op = start_operator(args)
+        op = start_operator([*args, *KILLED_LEASE])
         operators.append(op)
         time.sleep(rng.uniform(0.0, 2.0))
         in_flight += wait_in_flight(sim, began)

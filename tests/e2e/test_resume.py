@@ -8,7 +8,15 @@ import datetime as dt
 import json
 import time
 
-from .conftest import djp, get_object, new_job_id, operator_args, token_secret, wait_for
+from .conftest import (
+    KILLED_LEASE,
+    djp,
+    get_object,
+    new_job_id,
+    operator_args,
+    token_secret,
+    wait_for,
+)
 from .sent import StatusHistory, wait_in_flight, when
 
 SECRET = {"credentialsSecretRef": {"name": "drs-credentials"}}
@@ -51,9 +59,9 @@ def _apply(cluster, namespace: str, name: str, jobs, **spec) -> None:
     cluster.kubectl("apply", "-f", "-", input=djp(namespace, name, jobs, **SECRET, **spec))
 
 
-def _setup(cluster, namespace, simulator, start_operator, **env: str):
+def _setup(cluster, namespace, simulator, start_operator, *extra: str, **env: str):
     cluster.kubectl("apply", "-f", "-", input=token_secret(namespace))
-    return start_operator(operator_args(simulator.url, namespace), **env)
+    return start_operator(operator_args(simulator.url, namespace, *extra), **env)
 
 
 def _finalizers(cluster, namespace: str, name: str) -> list[str]:
@@ -187,7 +195,7 @@ def _killed_while_resuming(cluster, namespace, simulator, start_operator, *,
     resumes what is still PAUSING, once, and nothing else."""
     job = new_job_id()
     simulator.seed([{"id": job, "status": RUNNING}])
-    op = _setup(cluster, namespace, simulator, start_operator)
+    op = _setup(cluster, namespace, simulator, start_operator, *KILLED_LEASE)
     _apply(cluster, namespace, "killed", [(job, "target")])
     wait_for(_phase(cluster, namespace, "killed", "Paused"), LONG, what="paused")
     simulator.add_fault(kind="latency", endpoint="resume", job_id=job, latency_ms=4000, times=1)

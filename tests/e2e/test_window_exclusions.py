@@ -45,6 +45,7 @@ def child_of_start(name: str, start: dt.datetime) -> str:
     return f"{name}-{int(start.timestamp()) // 60}"
 
 
+@pytest.mark.slow  # starts in real minutes: queued first, so it does not run on alone at the end
 def test_an_excluded_start_and_two_skip_next_values_skip_their_starts_only(
     cluster, namespace, simulator, start_operator
 ) -> None:
