@@ -39,7 +39,7 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["PYTHONPATH"] = checkout_env(os.environ)["PYTHONPATH"]
     config.addinivalue_line(
         "markers", "exclusive: time-bound checks under heavy CPU load; under pytest-xdist they "
-        "run while no other test runs (see EXCLUSIVE in tests/conftest.py)")
+        "run while no other test runs but the WAITING ones (see tests/conftest.py)")
     # The queue keeps the order pytest_collection_modifyitems gives it.
     if hasattr(config.option, "loadscopereorder"):
         config.option.loadscopereorder = False
@@ -59,8 +59,12 @@ ONE_WORKER = {
 }
 #: The most CPU-hungry tests with time bounds (hundreds of objects and seven operator
 #: processes; ten operators at once that must start and pause within seconds; answers cut off
-#: on time): they run on one worker, last, and while no other test runs.
+#: on time): they run on one worker, first, while no other test runs but the WAITING ones.
 EXCLUSIVE = ("e2e/test_chaos.py", "e2e/test_chart_rbac.py", "e2e/test_security_limits.py")
+#: Tests that spend minutes waiting on the clock with next to no CPU (windows that open and
+#: close on real minutes, outages of a minute or two): they run beside the EXCLUSIVE ones, on the
+#: other workers, instead of leaving those idle.
+WAITING = ("e2e/test_windows.py", "e2e/test_window_exclusions.py", "e2e/test_outages.py")
 #: Tiers whose tests take seconds to minutes each (the rest take milliseconds).
 LONG_TIERS = ("e2e", "node", "health")
 
@@ -76,21 +80,26 @@ def _worker_group(nodeid: str) -> str | None:
 
 
 def _queue_rank(item: pytest.Item) -> int:
-    """0 slow (minutes), 1 the rest of a long tier, 2 the quick tiers, 3 exclusive (last)."""
+    """0 exclusive, 1 waiting (beside them), 2 slow (minutes), 3 the rest of a long tier, 4 the
+    quick tiers."""
     if item.get_closest_marker("exclusive"):
-        return 3
-    if item.get_closest_marker("slow"):
         return 0
-    return 1 if _module(item.nodeid).split("/")[0] in LONG_TIERS else 2
+    if _module(item.nodeid) in WAITING:
+        return 1
+    if item.get_closest_marker("slow"):
+        return 2
+    return 3 if _module(item.nodeid).split("/")[0] in LONG_TIERS else 4
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Mark the exclusive tests; under xdist, queue the longest first and the exclusive last.
+    """Mark the exclusive tests; under xdist, queue them first, then the waiting ones, then the
+    longest.
 
-    Workers take tests from one queue in this order: the minutes-long tests start at once and
-    the short ones fill the gaps, instead of one long test starting late and running on alone;
-    the exclusive ones, which stop every other worker while they run, come when little else is
-    left. A serial run keeps the files' order. (Every worker sorts alike, as xdist requires.)
+    Workers take tests from one queue in this order. The exclusive ones go to the first worker
+    at once, while the others run the waiting ones: minutes of waiting to fill the minutes in
+    which no other test may run. Then the minutes-long tests start and the short ones fill the
+    gaps, instead of one long test starting late and running on alone. A serial run keeps the
+    files' order. (Every worker sorts alike, as xdist requires.)
     """
     for item in items:
         if _module(item.nodeid) in EXCLUSIVE:
@@ -123,9 +132,10 @@ if importlib.util.find_spec("xdist") is not None:
 class MachineLock:
     """A readers-writer lock over the workers of one xdist run (two flock'ed files).
 
-    Every test holds it shared; an exclusive test holds it alone, so it runs while no other
-    test does. The gate gives the writer precedence: once an exclusive test waits, no other
-    test starts, and it waits only for the tests already running.
+    Every test holds it shared, but the WAITING ones, which take no part; an exclusive test
+    holds it alone, so it runs while no other test does but those. The gate gives the writer
+    precedence: once an exclusive test waits, no other test starts, and it waits only for the
+    tests already running.
     """
 
     def __init__(self, directory: Path) -> None:
@@ -168,7 +178,7 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
     """Setup, call and teardown of each test under the machine lock (module and session
     fixtures are set up and torn down inside a test's protocol too)."""
     lock = _machine_lock(item.config)
-    if lock is None:
+    if lock is None or _module(item.nodeid) in WAITING:
         yield
         return
     exclusive = item.get_closest_marker("exclusive") is not None
