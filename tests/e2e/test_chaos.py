@@ -47,6 +47,11 @@ VERIFY_TIMEOUT = 15
 REQUEST_TIMEOUT = 2.0
 CONVERGE_TIMEOUT = 150
 SEED = int(os.environ.get("DRS_CHAOS_SEED", "0")) or random.SystemRandom().randrange(1, 10**6)
+# The simulator draws its faults from a stream of its own. Seeded with SEED itself, it shared
+# the plan's Mersenne Twister stream, and some seeds then drew far fewer faults than the rules
+# ask for (821760: 7-10% of calls in four runs, three of them failing the >10% check below;
+# 17% with a stream of its own).
+SIMULATOR_SEED = SEED + 1
 PAUSABLE = ["FULL_TRANSFER_STARTED", "FULL_TRANSFER_FAILED", "FULL_TRANSFER_COMPLETE",
             "INCRE_TRANSFER_STARTED", "INCRE_TRANSFER_FAILED"]
 # Faults on every call, by probability (about 20% of calls fail as a whole), plus latency.
@@ -163,7 +168,7 @@ def unsettled_job_slots(calls: list[dict], starts: list[float]) -> int:
 
 @pytest.fixture
 def chaos_simulator() -> Iterator[SimulatorProcess]:
-    with SimulatorProcess(["--token", TOKEN, "--seed", str(SEED), "--latency-ms", "5",
+    with SimulatorProcess(["--token", TOKEN, "--seed", str(SIMULATOR_SEED), "--latency-ms", "5",
                            "--pause-delay", "0.5", "--log-level", "WARNING"]) as sim:
         yield sim
 
